@@ -1,0 +1,218 @@
+"""Configuration of the mobu service: one YAML file plus ``MOBU_*`` environment variables.
+
+Only the composition roots (:mod:`mobu.factory`, :mod:`mobu.main`, :mod:`mobu.cli`) read it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from mobu.models.flock import FlockConfig
+from mobu.models.timedelta import HumanTimedelta
+
+__all__ = [
+    "AuthConfig",
+    "Config",
+    "ConfigError",
+    "LogProfile",
+    "LoggingConfig",
+    "load_config",
+]
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key and the reason."""
+
+
+class LogProfile(StrEnum):
+    """Log format."""
+
+    development = "development"
+    production = "production"
+
+
+class LoggingConfig(BaseModel):
+    """Logging of the service itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="Log level of the service"
+    )
+    profile: LogProfile = Field(
+        LogProfile.development,
+        description="development: console lines; production: one JSON object per line",
+    )
+
+
+class AuthConfig(BaseModel):
+    """Who may use the API.
+
+    ``tokens``: admin bearer tokens required on every route but /health. ``trust_header``: the
+    user name comes from this header, set by an authenticating ingress. ``none``: no
+    authentication, allowed only when the server binds to a loopback address.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["tokens", "trust_header", "none"] = Field("none", description="How to authenticate")
+    tokens: list[SecretStr] = Field(default_factory=list, description="Admin bearer tokens")
+    trust_header: str | None = Field(
+        None, description="Header carrying the authenticated user name", examples=["X-Auth-Request-User"]
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if data is None or data == "none":
+            return {"mode": "none"}
+        if isinstance(data, dict) and "mode" not in data:
+            data = dict(data)
+            if data.get("tokens"):
+                data["mode"] = "tokens"
+            elif data.get("trust_header"):
+                data["mode"] = "trust_header"
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.mode == "tokens" and not self.tokens:
+            raise ValueError("auth mode tokens needs at least one token in auth.tokens")
+        if self.mode == "trust_header" and not self.trust_header:
+            raise ValueError("auth mode trust_header needs auth.trust_header")
+        return self
+
+    def check_bind(self, host: str) -> None:
+        """Refuse ``none`` unless bound to loopback."""
+        if self.mode != "none":
+            return
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ConfigError(
+                f"auth: none is allowed only on a loopback address, not {host};"
+                " set auth.tokens or auth.trust_header"
+            )
+
+
+class Config(BaseSettings):
+    """The whole configuration. Unknown keys are rejected.
+
+    Sections ``identity``, ``discovery``, ``alerts``, ``metrics`` and ``events`` are defined by
+    the modules that use them and validated there; see docs/configuration.md.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOBU_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    name: str = Field("mobu", description="Name of the application")
+    path_prefix: str = Field(
+        "/mobu", pattern=r"^/[A-Za-z0-9._~/-]*$", description="URL prefix of the API"
+    )
+    autostart: list[FlockConfig] = Field(
+        default_factory=list, description="Flocks started at boot, in order"
+    )
+    replica_count: int = Field(1, ge=1, description="Number of mobu replicas")
+    replica_index: int = Field(0, ge=0, description="Index of this replica")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    log_monkeys_to_file: bool = Field(True, description="Keep a log per monkey")
+    monkey_log_max_bytes: int = Field(
+        1_048_576, ge=4096, description="Disk kept per monkey log (file plus one rotation)"
+    )
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    stop_grace: HumanTimedelta = Field(
+        timedelta(seconds=30),
+        description="Time a business has to acknowledge a stop before it is cancelled",
+    )
+    identity: dict[str, Any] | None = Field(
+        None, description="Identity provider (who the monkeys are); none = no tokens"
+    )
+    discovery: dict[str, Any] | None = Field(None, description="Service discovery")
+    alerts: dict[str, Any] | None = Field(None, description="Alert channels (Slack, Sentry)")
+    metrics: dict[str, Any] | None = Field(None, description="Prometheus metrics")
+    events: dict[str, Any] | None = Field(None, description="Event sinks (file, Kafka)")
+
+    @model_validator(mode="after")
+    def _check_replica(self) -> Self:
+        if self.replica_index >= self.replica_count:
+            raise ValueError(
+                f"replica_index {self.replica_index} must be less than"
+                f" replica_count {self.replica_count}"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Values in the YAML file win over the environment."""
+        return (init_settings, env_settings)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per error: ``key.path: reason``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{loc}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: Path | None) -> Config:
+    """Load and validate the configuration.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or parsed, or a value is invalid (the message names the key).
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        data = {_snake(k): v for k, v in raw.items()}
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}invalid configuration:\n{format_validation_error(exc)}") from exc
+
+
+def _snake(key: Any) -> Any:
+    """Accept the reference's camelCase keys (``pathPrefix``) as well as snake_case."""
+    if not isinstance(key, str):
+        return key
+    out = []
+    for ch in key:
+        if ch.isupper():
+            out.append("_" + ch.lower())
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1,0 +1,85 @@
+"""The composition root: builds every process-wide object from the configuration."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from structlog.typing import FilteringBoundLogger
+
+from mobu.config import Config
+from mobu.events import Events
+from mobu.registry import BusinessRegistry, default_registry
+from mobu.services.alerts import Reporters
+from mobu.services.builder import MonkeyBuilder
+from mobu.services.identity import AnonymousIdentity, IdentityProvider
+from mobu.services.manager import FlockManager
+from mobu.services.resources import BusinessServices
+from mobu.storage.monkeylog import MonkeyLogDirectory
+
+__all__ = ["ProcessContext"]
+
+
+class ProcessContext:
+    """Everything that lives as long as the process.
+
+    Use as an async context manager: entering opens the flock manager's task group, leaving
+    stops every flock and closes clients. Nothing below this reads :class:`Config`.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        logger: FilteringBoundLogger,
+        registry: BusinessRegistry | None = None,
+        events: Events | None = None,
+        identity: IdentityProvider | None = None,
+    ) -> None:
+        self.config = config
+        self.logger = logger
+        self.registry = registry or default_registry()
+        self.events = events if events is not None else Events(sinks=[])
+        self.services = BusinessServices()
+        self.reporters = Reporters()
+        self.identity: IdentityProvider = identity or AnonymousIdentity()
+        self.log_directory = (
+            MonkeyLogDirectory(max_bytes=config.monkey_log_max_bytes)
+            if config.log_monkeys_to_file
+            else None
+        )
+        self.builder = MonkeyBuilder(
+            registry=self.registry,
+            services=self.services,
+            events=self.events,
+            reporters=self.reporters,
+            logger=logger,
+            log_directory=self.log_directory,
+            stop_grace=config.stop_grace,
+            echo_logs=False,
+        )
+        self.manager = FlockManager(
+            builder=self.builder,
+            identity=self.identity,
+            logger=logger,
+            replica_count=config.replica_count,
+            replica_index=config.replica_index,
+        )
+
+    async def __aenter__(self) -> Self:
+        await self.manager.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.manager.__aexit__(exc_type, exc, tb)
+        finally:
+            await self.services.aclose()
+            await self.identity.aclose()
+            if self.log_directory is not None:
+                self.log_directory.remove()

@@ -1,0 +1,76 @@
+"""Flock configuration and status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mobu.models.business.config import BusinessConfig
+from mobu.models.monkey import MonkeyData
+from mobu.models.timedelta import HumanTimedelta
+from mobu.models.user import User, UserSpec
+
+__all__ = ["FlockConfig", "FlockData", "FlockSummary"]
+
+
+class FlockConfig(BaseModel):
+    """A flock to start: how many monkeys, as which users, running which business."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        ...,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="Name of the flock (letters, digits, '.', '_', '-')",
+        examples=["tap-load"],
+    )
+    count: int = Field(..., ge=1, le=100_000, description="Number of monkeys across all replicas")
+    start_batch_size: int | None = Field(
+        None, ge=1, description="Start monkeys in batches of this size (across all replicas)"
+    )
+    start_batch_wait: HumanTimedelta | None = Field(
+        None, description="Wait between batches; required with start_batch_size"
+    )
+    users: list[User] | None = Field(None, description="Explicit users, one per monkey")
+    user_spec: UserSpec | None = Field(None, description="Generate numbered users")
+    scopes: list[str] = Field(
+        default_factory=list, description="Token scopes for the monkeys", examples=[["read:tap"]]
+    )
+    business: BusinessConfig = Field(..., description="Business to run")
+
+    @model_validator(mode="after")
+    def _check_users(self) -> Self:
+        if self.users is None and self.user_spec is None:
+            raise ValueError("one of users or user_spec must be provided")
+        if self.users is not None and self.user_spec is not None:
+            raise ValueError("both users and user_spec provided")
+        if self.users is not None:
+            if len(self.users) != self.count:
+                raise ValueError(f"users list must contain {self.count} elements")
+            names = [u.username for u in self.users]
+            if len(set(names)) != len(names):
+                raise ValueError("usernames in users must be unique")
+        if self.start_batch_size and self.start_batch_wait is None:
+            raise ValueError("start_batch_wait must be given if start_batch_size is given")
+        return self
+
+
+class FlockSummary(BaseModel):
+    """Counters of a flock."""
+
+    name: str = Field(..., description="Name of the flock")
+    business: str = Field(..., description="Business type")
+    start_time: datetime | None = Field(None, description="When the flock finished starting")
+    monkey_count: int = Field(..., description="Monkeys in this replica")
+    success_count: int = Field(..., description="Successes of all monkeys")
+    failure_count: int = Field(..., description="Failures of all monkeys")
+
+
+class FlockData(BaseModel):
+    """A flock with its configuration and monkeys."""
+
+    name: str = Field(..., description="Name of the flock")
+    config: FlockConfig = Field(..., description="Configuration of the flock")
+    monkeys: list[MonkeyData] = Field(..., description="Monkeys of the flock")

@@ -1,0 +1,78 @@
+"""Durations that accept seconds or human strings such as ``5m30s``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+__all__ = ["HumanTimedelta", "parse_timedelta"]
+
+_UNITS = {
+    "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
+    "d": 86400.0, "day": 86400.0, "days": 86400.0,
+    "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+}
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*")
+_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
+
+
+def parse_timedelta(value: Any) -> timedelta:
+    """Parse seconds (number or numeric string) or a human duration string.
+
+    Accepted forms: ``30``, ``"30"``, ``"1.5"``, ``"5m30s"``, ``"1h"``, ``"4h 3minutes"``,
+    ``"2w"``, ``"250ms"``. Negative durations are rejected.
+    """
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, bool):
+        raise ValueError("a duration must be a number of seconds or a string such as '5m30s'")
+    elif isinstance(value, int | float):
+        result = timedelta(seconds=value)
+    elif isinstance(value, str):
+        if _NUMBER.match(value):
+            result = timedelta(seconds=float(value))
+        else:
+            result = _parse_human(value)
+    else:
+        raise ValueError("a duration must be a number of seconds or a string such as '5m30s'")
+    if result < timedelta(0):
+        raise ValueError("a duration must not be negative")
+    return result
+
+
+def _parse_human(value: str) -> timedelta:
+    pos = 0
+    total = 0.0
+    text = value.strip()
+    if not text:
+        raise ValueError("empty duration")
+    while pos < len(text):
+        match = _PART.match(text, pos)
+        if not match:
+            raise ValueError(f"invalid duration {value!r}: expected forms like '90', '5m30s', '1h'")
+        unit = match.group(2).lower()
+        if unit not in _UNITS:
+            raise ValueError(f"invalid duration {value!r}: unknown unit {match.group(2)!r}")
+        total += float(match.group(1)) * _UNITS[unit]
+        pos = match.end()
+    return timedelta(seconds=total)
+
+
+HumanTimedelta = Annotated[
+    timedelta,
+    BeforeValidator(parse_timedelta),
+    PlainSerializer(lambda td: td.total_seconds(), return_type=float, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
+            "description": "Seconds, or a duration string such as '5m30s' or '1h'",
+        }
+    ),
+]
+"""A duration given as seconds or a human string; serialised to JSON as seconds."""

@@ -1,0 +1,66 @@
+"""Users that monkeys run as."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AuthenticatedUser", "Group", "User", "UserSpec"]
+
+USERNAME_PATTERN = r"^bot-mobu[a-z0-9._-]{0,55}$"
+"""Every monkey username starts with ``bot-mobu`` so bots are recognisable on the platform."""
+
+
+class Group(BaseModel):
+    """A group a user belongs to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., min_length=1, description="Group name")
+    id: int | None = Field(None, description="Numeric GID of the group")
+
+
+class User(BaseModel):
+    """A user to run a monkey as, given explicitly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(
+        ...,
+        pattern=USERNAME_PATTERN,
+        description="Username: starts with bot-mobu, then lowercase letters, digits, '.', '_', '-'",
+        examples=["bot-mobu-user01"],
+    )
+    uidnumber: int | None = Field(None, description="UID of the user")
+    gidnumber: int | None = Field(None, description="Primary GID; defaults to the UID")
+    groups: list[Group] = Field(default_factory=list, description="Supplemental groups")
+
+
+class UserSpec(BaseModel):
+    """Specification for generating numbered users."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username_prefix: str = Field(
+        ...,
+        pattern=r"^bot-mobu[a-z0-9._-]{0,45}$",
+        description="Prefix of the generated usernames; a zero-padded number is appended",
+        examples=["bot-mobu-user"],
+    )
+    uid_start: int | None = Field(None, description="UID of the first user")
+    gid_start: int | None = Field(None, description="GID of the first user")
+    groups: list[Group] = Field(default_factory=list, description="Groups of every user")
+
+
+class AuthenticatedUser(BaseModel):
+    """A user together with the credentials a business uses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(..., description="Username")
+    uidnumber: int | None = Field(None, description="UID")
+    gidnumber: int | None = Field(None, description="Primary GID")
+    groups: list[Group] = Field(default_factory=list, description="Groups")
+    scopes: list[str] = Field(default_factory=list, description="Scopes of the token")
+    token: str | None = Field(
+        None, description="Bearer token; never included in API output", exclude=True, repr=False
+    )

@@ -1,0 +1,113 @@
+"""Registry of business types, loaded from the ``mobu.businesses`` entry-point group."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from mobu.exceptions import UnknownBusinessError
+
+if TYPE_CHECKING:
+    from mobu.models.business.base import BusinessOptions
+    from mobu.services.business.base import Business
+
+__all__ = ["ENTRY_POINT_GROUP", "BusinessRegistry", "default_registry"]
+
+ENTRY_POINT_GROUP = "mobu.businesses"
+_BASE_PARAMETERS = frozenset({"options", "user", "events", "logger", "flock"})
+
+
+class BusinessRegistry:
+    """Maps business type names to classes.
+
+    Parameters
+    ----------
+    businesses
+        Explicit mapping, for tests and embedding. Without it, every entry point of the
+        ``mobu.businesses`` group is loaded; one that fails to import is remembered and reported
+        when it is asked for, so one broken plugin does not take the others down.
+    """
+
+    def __init__(self, businesses: Mapping[str, type[Business[Any]]] | None = None) -> None:
+        self._classes: dict[str, type[Business[Any]]] = {}
+        self._broken: dict[str, str] = {}
+        if businesses is None:
+            self._load_entry_points()
+        else:
+            for name, cls in businesses.items():
+                self.register(name, cls)
+
+    def _load_entry_points(self) -> None:
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                cls = entry.load()
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the others
+                self._broken[entry.name] = f"{type(exc).__name__}: {exc}"
+                continue
+            if entry.name in self._classes and self._classes[entry.name] is not cls:
+                self._broken[entry.name] = "registered twice by different packages"
+                continue
+            self._classes[entry.name] = cls
+
+    def register(self, name: str, cls: type[Business[Any]]) -> None:
+        """Register ``cls`` under ``name``; registering another class under a taken name fails."""
+        existing = self._classes.get(name)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"business type {name} is already registered as {existing!r}")
+        self._classes[name] = cls
+
+    def names(self) -> list[str]:
+        """Return the sorted names of the usable business types."""
+        return sorted(self._classes)
+
+    def get(self, name: str) -> type[Business[Any]]:
+        """Return the class registered under ``name``.
+
+        Raises
+        ------
+        UnknownBusinessError
+            No such business type (the message lists the known ones), or its plugin is broken.
+        """
+        cls = self._classes.get(name)
+        if cls is not None:
+            return cls
+        if name in self._broken:
+            raise UnknownBusinessError(
+                f"Business type {name} could not be loaded: {self._broken[name]}",
+                ("body", "business", "type"),
+            )
+        known = ", ".join(self.names())
+        raise UnknownBusinessError(
+            f"Unknown business type {name!r}; known types: {known}", ("body", "business", "type")
+        )
+
+    def options_model(self, name: str) -> type[BusinessOptions]:
+        """Return the options model of a business type."""
+        return self.get(name).options_model
+
+    def extra_parameters(self, name: str) -> list[str]:
+        """Return the keyword-only constructor parameters beyond the base ones."""
+        signature = inspect.signature(self.get(name).__init__)
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _BASE_PARAMETERS
+        ]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Describe every business type: name, summary, options schema, aliases."""
+        result = []
+        for name in self.names():
+            info = self._classes[name].describe()
+            info["type"] = name
+            result.append(info)
+        return result
+
+
+@cache
+def default_registry() -> BusinessRegistry:
+    """Return the process-wide registry loaded from entry points."""
+    return BusinessRegistry()

@@ -1,0 +1,169 @@
+"""HTTPCheck: request a URL and check its status and body."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from typing import Any, Literal
+
+import aiohttp
+from pydantic import Field, HttpUrl, field_validator
+from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
+
+from mobu.events import EventBase, Events
+from mobu.exceptions import BusinessError
+from mobu.models.business.base import BusinessData, BusinessOptions
+from mobu.models.timedelta import HumanTimedelta
+from mobu.models.user import AuthenticatedUser
+from mobu.services.business.base import Business
+
+__all__ = ["HTTPCheck", "HTTPCheckError", "HTTPCheckOptions", "HttpCheckEvent"]
+
+
+class HTTPCheckOptions(BusinessOptions):
+    """Options of HTTPCheck."""
+
+    url: HttpUrl = Field(..., description="URL to request", examples=["https://example.org/"])
+    method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] = Field(
+        "GET", description="HTTP method"
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
+    body: str | None = Field(None, description="Request body")
+    follow_redirects: bool = Field(False, description="Follow redirects")
+    expected_status: list[int] | None = Field(
+        None, description="Acceptable status codes; default any 2xx", examples=[[200, 204]]
+    )
+    body_regex: str | None = Field(
+        None, description="Regular expression the response body must match"
+    )
+    timeout: HumanTimedelta = Field(
+        timedelta(seconds=30), description="Timeout of the whole request"
+    )
+    send_token: bool = Field(
+        False, description="Send the monkey's token as a bearer token (when it has one)"
+    )
+
+    @field_validator("body_regex")
+    @classmethod
+    def _check_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from exc
+        return value
+
+    @field_validator("expected_status")
+    @classmethod
+    def _check_status(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("expected_status must not be empty")
+            for code in value:
+                if not 100 <= code <= 599:
+                    raise ValueError(f"{code} is not an HTTP status code")
+        return value
+
+
+class HttpCheckEvent(EventBase):
+    """One HTTP check."""
+
+    success: bool
+    duration: timedelta | None = None
+    status_code: int | None = None
+
+
+class HTTPCheckError(BusinessError):
+    """An HTTP check failed."""
+
+
+class HTTPCheck(Business[HTTPCheckOptions]):
+    """Requests a URL each iteration and checks the status code and body."""
+
+    options_model = HTTPCheckOptions
+
+    def __init__(
+        self,
+        *,
+        options: HTTPCheckOptions,
+        user: AuthenticatedUser,
+        events: Events,
+        logger: FilteringBoundLogger,
+        flock: str | None,
+        http_session: aiohttp.ClientSession,
+    ) -> None:
+        super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
+        self._session = http_session
+        self._publisher = events.publisher("http_check", HttpCheckEvent)
+        self._last_status: int | None = None
+        self._url = str(options.url)
+        self._regex = re.compile(options.body_regex) if options.body_regex else None
+        self._timeout = aiohttp.ClientTimeout(total=options.timeout.total_seconds())
+        headers: dict[str, str] = dict(options.headers)
+        if options.send_token and user.token:
+            headers["Authorization"] = f"Bearer {user.token}"
+        self._headers = headers
+
+    @override
+    async def execute(self) -> None:
+        options = self.options
+        status: int | None = None
+        start = time.perf_counter()
+        try:
+            async with self._session.request(
+                options.method,
+                self._url,
+                headers=self._headers,
+                data=options.body,
+                allow_redirects=options.follow_redirects,
+                timeout=self._timeout,
+            ) as response:
+                status = response.status
+                body = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            duration = time.perf_counter() - start
+            await self._publish(success=False, duration=duration, status=None)
+            reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            raise HTTPCheckError(
+                f"{options.method} {self._url} failed: {reason}", url=self._url
+            ) from exc
+        duration = time.perf_counter() - start
+        self._last_status = status
+        problem = self._check(status, body)
+        await self._publish(success=problem is None, duration=duration, status=status)
+        if problem is not None:
+            raise HTTPCheckError(
+                f"{options.method} {self._url}: {problem}", url=self._url, status_code=status
+            )
+
+    def _check(self, status: int, body: bytes) -> str | None:
+        expected = self.options.expected_status
+        if expected is None:
+            if not 200 <= status < 300:
+                return f"status {status}, expected 2xx"
+        elif status not in expected:
+            return f"status {status}, expected one of {expected}"
+        if self._regex is not None:
+            text = body.decode("utf-8", errors="replace")
+            if not self._regex.search(text):
+                return f"body does not match {self._regex.pattern!r}"
+        return None
+
+    async def _publish(self, *, success: bool, duration: float, status: int | None) -> None:
+        await self._publisher.publish(
+            HttpCheckEvent(
+                **self.common_event_attrs(),
+                success=success,
+                duration=timedelta(seconds=duration),
+                status_code=status,
+            )
+        )
+
+    @override
+    def dump(self) -> BusinessData:
+        data: dict[str, Any] = super().dump().model_dump()
+        data["url"] = self._url
+        data["last_status"] = self._last_status
+        return BusinessData(**data)

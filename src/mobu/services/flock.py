@@ -1,0 +1,174 @@
+"""Flock: a named group of monkeys running the same business."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime
+
+from structlog.typing import FilteringBoundLogger
+
+from mobu.exceptions import MonkeyNotFoundError
+from mobu.models.flock import FlockConfig, FlockData, FlockSummary
+from mobu.services.builder import MonkeyBuilder
+from mobu.services.identity import IdentityProvider
+from mobu.services.monkey import Monkey
+from mobu.services.users import flock_users
+
+__all__ = ["Flock"]
+
+
+class Flock:
+    """A flock of monkeys.
+
+    Parameters
+    ----------
+    config
+        Configuration of the flock.
+    builder
+        Builds the monkeys.
+    identity
+        Gives the monkeys their tokens.
+    task_group
+        Owns the monkeys' tasks.
+    replica_count, replica_index
+        This process's share of the users.
+    logger
+        Main logger.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: FlockConfig,
+        builder: MonkeyBuilder,
+        identity: IdentityProvider,
+        task_group: asyncio.TaskGroup,
+        replica_count: int = 1,
+        replica_index: int = 0,
+        logger: FilteringBoundLogger,
+    ) -> None:
+        self.name = config.name
+        self.config = config
+        self._builder = builder
+        self._identity = identity
+        self._task_group = task_group
+        self._replica_count = replica_count
+        self._replica_index = replica_index
+        self._logger = logger.bind(flock=config.name)
+        self._monkeys: dict[str, Monkey] = {}
+        self._stopping = asyncio.Event()
+        self.start_time: datetime | None = None
+
+    @property
+    def monkeys(self) -> list[Monkey]:
+        """The monkeys, in creation order."""
+        return list(self._monkeys.values())
+
+    async def start(self) -> None:
+        """Authenticate the users, build the monkeys and start them (in batches if configured).
+
+        Returns once every monkey has been started. A stop during the start ends it early.
+        """
+        users = flock_users(self.config, self._replica_count, self._replica_index)
+        self._logger.info("Starting flock", monkeys=len(users))
+        authenticated = await self._identity.authenticate(users, self.config.scopes)
+        business = self.config.business
+        shared = self._builder.collaborators(business.type)
+        for user in authenticated:
+            self._monkeys[user.username] = self._builder.build(
+                name=user.username,
+                flock=self.name,
+                config=business,
+                user=user,
+                shared_kwargs=shared,
+            )
+        monkeys = list(self._monkeys.values())
+        size = self.config.start_batch_size
+        wait = self.config.start_batch_wait
+        if size and wait is not None and monkeys:
+            per_replica = max(1, size // self._replica_count)
+            batches = math.ceil(len(monkeys) / per_replica)
+            for number in range(batches):
+                if self._stopping.is_set():
+                    return
+                batch = monkeys[number * per_replica : (number + 1) * per_replica]
+                self._logger.info(
+                    "starting batch",
+                    current_batch=number + 1,
+                    num_batches=batches,
+                    monkeys_in_batch=len(batch),
+                )
+                for monkey in batch:
+                    monkey.start(self._task_group)
+                if number + 1 < batches:
+                    try:
+                        await asyncio.wait_for(self._stopping.wait(), wait.total_seconds())
+                    except TimeoutError:
+                        continue
+                    return
+        else:
+            for monkey in monkeys:
+                monkey.start(self._task_group)
+        self.start_time = datetime.now(tz=UTC)
+        self._logger.info("Flock started", monkeys=len(monkeys))
+
+    @property
+    def started_count(self) -> int:
+        """Monkeys that have been started so far (for start progress)."""
+        return sum(1 for m in self._monkeys.values() if m.state != "IDLE")
+
+    async def stop(self) -> None:
+        """Stop every monkey in parallel; returns when all are stopped."""
+        self._stopping.set()
+        self._logger.info("Stopping flock")
+        async with asyncio.TaskGroup() as tg:
+            for monkey in self._monkeys.values():
+                tg.create_task(monkey.stop())
+        for monkey in self._monkeys.values():
+            if monkey.log is not None:
+                monkey.log.delete()
+        self._logger.info("Flock stopped")
+
+    def signal_refresh(self) -> None:
+        """Ask every monkey's business to refresh."""
+        for monkey in self._monkeys.values():
+            monkey.business.signal_refresh()
+
+    def list_monkeys(self) -> list[str]:
+        """Return the sorted names of the monkeys."""
+        return sorted(self._monkeys)
+
+    def get_monkey(self, name: str) -> Monkey:
+        """Return one monkey.
+
+        Raises
+        ------
+        MonkeyNotFoundError
+            No monkey of that name.
+        """
+        monkey = self._monkeys.get(name)
+        if monkey is None:
+            raise MonkeyNotFoundError(name)
+        return monkey
+
+    def dump(self) -> FlockData:
+        """Return the flock with its configuration and monkeys."""
+        return FlockData(
+            name=self.name, config=self.config, monkeys=[m.dump() for m in self._monkeys.values()]
+        )
+
+    def summary(self) -> FlockSummary:
+        """Return the flock's counters (cheap: no monkey dumps)."""
+        successes = failures = 0
+        for monkey in self._monkeys.values():
+            successes += monkey.business.success_count
+            failures += monkey.business.failure_count
+        return FlockSummary(
+            name=self.name,
+            business=self.config.business.type,
+            start_time=self.start_time,
+            monkey_count=len(self._monkeys),
+            success_count=successes,
+            failure_count=failures,
+        )

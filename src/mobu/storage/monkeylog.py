@@ -1,0 +1,198 @@
+"""Bounded per-monkey logs: a small in-memory buffer spilled to a size-capped file.
+
+A file is opened only while a batch of lines is written, so 10,000 monkeys need no open file
+descriptors while idle, and each monkey's disk use is capped at ``max_bytes`` (the current file
+plus one rotated predecessor).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import structlog
+from structlog.typing import FilteringBoundLogger
+
+from mobu.models.business.base import LogLevel
+
+__all__ = ["MonkeyLog", "MonkeyLogDirectory", "make_monkey_logger"]
+
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+class MonkeyLog:
+    """Log of one monkey.
+
+    Parameters
+    ----------
+    path
+        File to spill to, or None to keep only the most recent ``max_bytes`` in memory.
+    max_bytes
+        Cap on the bytes kept (file plus its rotated predecessor, or memory).
+    flush_bytes
+        Lines are buffered in memory until this many bytes, then appended to the file.
+    """
+
+    __slots__ = ("_buffer", "_buffered", "_size", "flush_bytes", "max_bytes", "path")
+
+    def __init__(
+        self, path: Path | None, *, max_bytes: int = 1_048_576, flush_bytes: int = 4096
+    ) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.flush_bytes = flush_bytes
+        self._buffer: list[str] = []
+        self._buffered = 0
+        self._size = 0
+
+    def write(self, line: str) -> None:
+        """Append one line (without its newline)."""
+        self._buffer.append(line)
+        self._buffered += len(line) + 1
+        if self._buffered >= self.flush_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write buffered lines to the file (rotating it when over half the cap)."""
+        if not self._buffer:
+            return
+        data = "\n".join(self._buffer) + "\n"
+        self._buffer.clear()
+        self._buffered = 0
+        if self.path is None:
+            self._buffer.append(data[:-1])
+            self._trim_memory()
+            return
+        if self._size + len(data) > self.max_bytes // 2 and self._size > 0:
+            os.replace(self.path, self._rotated)
+            self._size = 0
+        with self.path.open("a", encoding="utf-8", errors="replace") as fh:
+            fh.write(data)
+        self._size += len(data)
+
+    def _trim_memory(self) -> None:
+        text = self._buffer[0]
+        if len(text) > self.max_bytes:
+            cut = text.find("\n", len(text) - self.max_bytes)
+            self._buffer[0] = text[cut + 1 :] if cut >= 0 else text[-self.max_bytes :]
+        self._buffered = len(self._buffer[0]) + 1
+
+    @property
+    def _rotated(self) -> Path:
+        assert self.path is not None
+        return self.path.with_name(self.path.name + ".1")
+
+    def iter_chunks(self, chunk_size: int = 65536) -> Iterator[str]:
+        """Yield the whole retained log, oldest first."""
+        if self.path is None:
+            yield from self._buffer
+            if self._buffer:
+                yield "\n"
+            return
+        self.flush()
+        for path in (self._rotated, self.path):
+            try:
+                with path.open(encoding="utf-8", errors="replace") as fh:
+                    while chunk := fh.read(chunk_size):
+                        yield chunk
+            except FileNotFoundError:
+                continue
+
+    def text(self) -> str:
+        """Return the whole retained log."""
+        return "".join(self.iter_chunks())
+
+    def delete(self) -> None:
+        """Remove the files."""
+        self._buffer.clear()
+        if self.path is not None:
+            for path in (self.path, self._rotated):
+                path.unlink(missing_ok=True)
+
+
+class MonkeyLogDirectory:
+    """A private temporary directory holding the logs of every monkey of the process."""
+
+    def __init__(self, parent: Path | None = None, *, max_bytes: int = 1_048_576) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="mobu-logs-", dir=parent))
+        self.max_bytes = max_bytes
+
+    def create(self, flock: str | None, name: str) -> MonkeyLog:
+        """Create the log of one monkey."""
+        stem = f"{flock}--{name}" if flock else f"solitary--{name}-{time.monotonic_ns()}"
+        return MonkeyLog(self.path / f"{stem}.log", max_bytes=self.max_bytes)
+
+    def remove(self) -> None:
+        """Delete the directory and all logs."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class _LogWriter:
+    """structlog "logger" that writes rendered lines into a MonkeyLog."""
+
+    __slots__ = ("echo", "secret", "target")
+
+    def __init__(self, target: MonkeyLog, secret: str | None, echo: Any) -> None:
+        self.target = target
+        self.secret = secret
+        self.echo = echo
+
+    def msg(self, message: str) -> None:
+        if self.secret and self.secret in message:
+            message = message.replace(self.secret, "<redacted>")
+        self.target.write(message)
+        if self.echo is not None:
+            self.echo.info(message)
+
+    info = debug = warning = error = critical = exception = log = msg
+
+
+_last_second = 0
+_last_stamp = ""
+
+
+def _render(_logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
+    global _last_second, _last_stamp  # noqa: PLW0603 - a one-entry cache of the timestamp text
+    now = int(time.time())
+    if now != _last_second:
+        _last_second = now
+        _last_stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+    message = str(event.pop("event", ""))
+    exc_info = event.pop("exc_info", None)
+    parts = [_last_stamp, method.upper() if method != "msg" else "INFO", message]
+    parts.extend(f"{k}={v}" for k, v in event.items())
+    line = " ".join(parts)
+    if exc_info:
+        exc = exc_info if isinstance(exc_info, BaseException) else None
+        if exc is None and exc_info is True:
+            import sys  # noqa: PLC0415
+
+            exc = sys.exc_info()[1]
+        if exc is not None:
+            line += "\n" + "".join(traceback.format_exception(exc)).rstrip()
+    return line
+
+
+def make_monkey_logger(
+    log: MonkeyLog,
+    level: LogLevel,
+    *,
+    secret: str | None = None,
+    echo: Any = None,
+    **context: Any,
+) -> FilteringBoundLogger:
+    """Return a structlog logger writing to ``log`` at ``level``, redacting ``secret``."""
+    wrapper = structlog.make_filtering_bound_logger(_LEVELS[str(level)])
+    logger: FilteringBoundLogger = structlog.wrap_logger(
+        _LogWriter(log, secret, echo),
+        processors=[_render],
+        wrapper_class=wrapper,
+        cache_logger_on_first_use=True,
+    )
+    return logger.bind(**context) if context else logger
