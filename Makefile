@@ -1,0 +1,43 @@
+# mobu — see README.md. Every target installs what it needs; nothing relies on a previous session.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: install services test lint demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel
+	$(PIP) install -q -c constraints.txt -e '.[dev,bench]'
+	touch $(STAMP)
+
+# Install the local services the tests and the demo run against (JupyterHub's proxy, GAVO DaCHS,
+# giftless, Prometheus, ...). Each script under scripts/install/ is idempotent; a service that
+# cannot be installed here (no root, no apt) is reported, and its tests skip saying why.
+services: install
+	@for script in scripts/install/*.sh; do \
+	  [ -e "$$script" ] || continue; \
+	  echo "== $$script"; \
+	  bash "$$script" || echo "!! $$script failed; tests that need it will be skipped"; \
+	done
+
+test: install services
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src
+
+demo: install services
+	$(VENV)/bin/mobu demo
+
+bench: install services
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .services .mypy_cache .ruff_cache .pytest_cache
