@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
+from mobu.services.discovery import DiscoveryConfig
 
 __all__ = [
     "AuthConfig",
@@ -138,7 +139,9 @@ class Config(BaseSettings):
     identity: dict[str, Any] | None = Field(
         None, description="Identity provider (who the monkeys are); none = no tokens"
     )
-    discovery: dict[str, Any] | None = Field(None, description="Service discovery")
+    discovery: DiscoveryConfig = Field(
+        default_factory=DiscoveryConfig, description="Service discovery"
+    )
     alerts: dict[str, Any] | None = Field(None, description="Alert channels (Slack, Sentry)")
     metrics: dict[str, Any] | None = Field(None, description="Prometheus metrics")
     events: dict[str, Any] | None = Field(None, description="Event sinks (file, Kafka)")

@@ -12,6 +12,7 @@ from mobu.events import Events
 from mobu.registry import BusinessRegistry, default_registry
 from mobu.services.alerts import Reporters
 from mobu.services.builder import MonkeyBuilder
+from mobu.services.discovery import Discovery
 from mobu.services.identity import AnonymousIdentity, IdentityProvider
 from mobu.services.manager import FlockManager
 from mobu.services.resources import BusinessServices
@@ -41,6 +42,8 @@ class ProcessContext:
         self.registry = registry or default_registry()
         self.events = events if events is not None else Events(sinks=[])
         self.services = BusinessServices()
+        self.discovery = Discovery(config.discovery)
+        self.services.provide("discovery", self.discovery)
         self.reporters = Reporters()
         self.identity: IdentityProvider = identity or AnonymousIdentity()
         self.log_directory = (
