@@ -64,10 +64,14 @@ class AuthConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["tokens", "trust_header", "none"] = Field("none", description="How to authenticate")
+    mode: Literal["tokens", "trust_header", "none"] = Field(
+        "none", description="How to authenticate"
+    )
     tokens: list[SecretStr] = Field(default_factory=list, description="Admin bearer tokens")
     trust_header: str | None = Field(
-        None, description="Header carrying the authenticated user name", examples=["X-Auth-Request-User"]
+        None,
+        description="Header carrying the authenticated user name",
+        examples=["X-Auth-Request-User"],
     )
 
     @model_validator(mode="before")

@@ -2,8 +2,8 @@
 
 Every business publishes what it measured through :class:`Events`. Publishing is synchronous and
 cheap: each event is handed to every configured :class:`EventSink`, and a sink that does I/O must
-queue it (see :mod:`mobu.services.sinks` for the bounded queues) so that a slow backend never slows a
-monkey. ``Events()`` with no arguments records into memory, which tests and library users can read
+queue it (see :mod:`mobu.sinks` for the bounded queues) so that a slow backend never slows
+a monkey. ``Events()`` with no arguments records into memory, which tests and library users can read
 back through :attr:`Events.recorder`.
 """
 
@@ -175,7 +175,7 @@ class EventRecorder:
 class EventPublisher(Generic[E]):
     """Publishes events of one type under one name."""
 
-    __slots__ = ("model", "name", "_events")
+    __slots__ = ("_events", "model", "name")
 
     def __init__(self, name: str, model: type[E], events: Events) -> None:
         self.name = name

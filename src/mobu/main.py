@@ -25,9 +25,10 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         A prebuilt process context (tests); built from ``config`` by the lifespan otherwise.
     """
     if config is None:
-        from mobu.config import load_config  # noqa: PLC0415
         import os  # noqa: PLC0415
         from pathlib import Path  # noqa: PLC0415
+
+        from mobu.config import load_config  # noqa: PLC0415
 
         path = os.environ.get("MOBU_CONFIG_PATH")
         config = load_config(Path(path) if path else None)

@@ -11,12 +11,29 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 __all__ = ["HumanTimedelta", "parse_timedelta"]
 
 _UNITS = {
-    "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
-    "d": 86400.0, "day": 86400.0, "days": 86400.0,
-    "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "hours": 3600.0,
-    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+    "w": 604800.0,
+    "week": 604800.0,
+    "weeks": 604800.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "ms": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
 }
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*")
 _NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
@@ -31,16 +48,18 @@ def parse_timedelta(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         result = value
     elif isinstance(value, bool):
-        raise ValueError("a duration must be a number of seconds or a string such as '5m30s'")
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+            "a duration must be a number of seconds or a string such as '5m30s'"
+        )
     elif isinstance(value, int | float):
         result = timedelta(seconds=value)
     elif isinstance(value, str):
-        if _NUMBER.match(value):
-            result = timedelta(seconds=float(value))
-        else:
-            result = _parse_human(value)
+        number = _NUMBER.match(value)
+        result = timedelta(seconds=float(value)) if number else _parse_human(value)
     else:
-        raise ValueError("a duration must be a number of seconds or a string such as '5m30s'")
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+            "a duration must be a number of seconds or a string such as '5m30s'"
+        )
     if result < timedelta(0):
         raise ValueError("a duration must not be negative")
     return result

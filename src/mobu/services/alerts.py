@@ -26,7 +26,6 @@ class FailureReporter(Protocol):
         """A monkey failed."""
 
 
-
 class Reporters:
     """Fan-out to every configured reporter; never raises."""
 

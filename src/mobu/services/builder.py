@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-import logging
 
 import structlog
 from structlog.typing import FilteringBoundLogger
@@ -69,7 +68,12 @@ class MonkeyBuilder:
         cls = self.registry.get(config.type)
         kwargs = shared_kwargs if shared_kwargs is not None else self.collaborators(config.type)
         business: Business[Any] = cls(
-            options=config.options, user=user, events=self.events, logger=logger, flock=flock, **kwargs
+            options=config.options,
+            user=user,
+            events=self.events,
+            logger=logger,
+            flock=flock,
+            **kwargs,
         )
         return Monkey(
             name=name,

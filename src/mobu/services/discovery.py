@@ -33,7 +33,9 @@ class DiscoveryConfig(BaseModel):
         description="Applications deployed (checked against notebooks' required_applications)",
     )
     datasets: dict[str, DatasetServices] = Field(
-        default_factory=dict, description="Per-dataset service URLs", examples=[{"dp1": {"tap": "https://host/api/tap"}}]
+        default_factory=dict,
+        description="Per-dataset service URLs",
+        examples=[{"dp1": {"tap": "https://host/api/tap"}}],
     )
     services: dict[str, AnyHttpUrl] = Field(
         default_factory=dict,

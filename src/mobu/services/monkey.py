@@ -95,7 +95,7 @@ class Monkey:
             try:
                 await business.run()
             except Exception as exc:  # noqa: BLE001 - the monkey is the error boundary
-                if business.stopping:
+                if business._stop_requested():  # noqa: SLF001
                     break
                 self._report(exc)
                 await self._bounded(business.close(), "close")

@@ -138,7 +138,7 @@ class Business(Generic[T], metaclass=ABCMeta):
                 try:
                     await self.execute()
                 except Exception:
-                    if self.stopping:
+                    if self._stop_requested():
                         self.logger.info("Iteration interrupted by stop")
                         break
                     self.failure_count += 1
@@ -210,6 +210,10 @@ class Business(Generic[T], metaclass=ABCMeta):
                 self._acknowledged = asyncio.Event()
             await self._acknowledged.wait()
         self.logger.info("Stopped")
+
+    def _stop_requested(self) -> bool:
+        # A method, not the attribute, so type checkers do not assume it unchanged across awaits.
+        return self.stopping
 
     def _leave(self) -> None:
         self._active -= 1

@@ -125,7 +125,9 @@ class HTTPCheck(Business[HTTPCheckOptions]):
         except (aiohttp.ClientError, TimeoutError) as exc:
             duration = time.perf_counter() - start
             await self._publish(success=False, duration=duration, status=None)
-            reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            reason = (
+                "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            )
             raise HTTPCheckError(
                 f"{options.method} {self._url} failed: {reason}", url=self._url
             ) from exc
