@@ -160,6 +160,7 @@ class Business(Generic[T], metaclass=ABCMeta):
         """
         self._active += 1
         try:
+            self.logger.info("Starting up...")
             await self.startup()
             try:
                 await self.execute()

@@ -1,0 +1,135 @@
+"""HTTPCheck against a real local HTTP server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mobu.events import Events
+from mobu.models.solitary import SolitaryConfig
+from mobu.registry import BusinessRegistry
+from mobu.services.builder import MonkeyBuilder
+from mobu.services.business.httpcheck import HttpCheckEvent
+from mobu.services.identity import AnonymousIdentity
+from mobu.services.manager import FlockManager
+from mobu.services.solitary import run_solitary
+from tests.support.target import Target
+
+
+async def solo(builder: MonkeyBuilder, registry: BusinessRegistry, **options: Any) -> Any:
+    config = SolitaryConfig.model_validate(
+        {
+            "user": {"username": "bot-mobu-http"},
+            "business": {"type": "HTTPCheck", "options": options},
+        },
+        context={"registry": registry},
+    )
+    return await run_solitary(config, builder=builder, identity=AnonymousIdentity())
+
+
+async def test_success_publishes_event(
+    builder: MonkeyBuilder, registry: BusinessRegistry, events: Events, target: Target
+) -> None:
+    """A 200 with a matching body is a success with duration and status in the event."""
+    result = await solo(builder, registry, url=f"{target.url}/ok", body_regex="nominal")
+    assert result.success, result.error
+    assert events.recorder is not None
+    [event] = events.recorder.published("http_check")
+    assert isinstance(event, HttpCheckEvent)
+    assert event.success is True
+    assert event.status_code == 200
+    assert event.duration is not None
+    assert event.duration.total_seconds() > 0
+    assert target.hits["ok"] == 1
+
+
+async def test_wrong_status(
+    builder: MonkeyBuilder, registry: BusinessRegistry, events: Events, target: Target
+) -> None:
+    """A 503 fails with the status in the error; the failed event carries its duration."""
+    result = await solo(builder, registry, url=f"{target.url}/status/503")
+    assert not result.success
+    assert "status 503, expected 2xx" in result.error
+    assert "status 503" in result.log
+    assert events.recorder is not None
+    [event] = events.recorder.published("http_check")
+    assert event.success is False  # type: ignore[attr-defined]
+    assert event.duration is not None  # type: ignore[attr-defined]
+
+
+async def test_expected_status_and_redirects(
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+) -> None:
+    """expected_status accepts non-2xx codes; redirects are followed only when asked."""
+    assert (
+        await solo(builder, registry, url=f"{target.url}/status/404", expected_status=[404])
+    ).success
+    assert (
+        await solo(builder, registry, url=f"{target.url}/redirect", expected_status=[302])
+    ).success
+    followed = await solo(builder, registry, url=f"{target.url}/redirect", follow_redirects=True)
+    assert followed.success
+
+
+async def test_body_mismatch(
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+) -> None:
+    """A body that does not match body_regex fails."""
+    result = await solo(builder, registry, url=f"{target.url}/ok", body_regex="^degraded")
+    assert not result.success
+    assert "does not match" in result.error
+
+
+async def test_method_headers_body(
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+) -> None:
+    """Method, headers and body are sent as configured."""
+    result = await solo(
+        builder,
+        registry,
+        url=f"{target.url}/echo",
+        method="POST",
+        headers={"X-Probe": "yes"},
+        body="payload",
+        body_regex="^POST yes payload$",
+    )
+    assert result.success, result.error
+
+
+async def test_timeout_and_refused(
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+) -> None:
+    """A server that never answers times out; a closed port is a connection error."""
+    result = await solo(builder, registry, url=f"{target.url}/hang", timeout=0.2)
+    assert not result.success
+    assert "timed out" in result.error
+    result = await solo(builder, registry, url="http://127.0.0.1:9/", timeout=2)
+    assert not result.success
+    assert "ClientConnectorError" in result.error or "Connect" in result.error
+
+
+async def test_flock_shares_one_session(
+    manager: FlockManager, registry: BusinessRegistry, events: Events, target: Target
+) -> None:
+    """Every monkey of an HTTPCheck flock uses the one shared connection pool."""
+    from mobu.models.flock import FlockConfig
+
+    config = FlockConfig.model_validate(
+        {
+            "name": "http",
+            "count": 4,
+            "user_spec": {"username_prefix": "bot-mobu-http"},
+            "business": {
+                "type": "HTTPCheck",
+                "options": {"url": f"{target.url}/ok", "idle_time": 0},
+            },
+        },
+        context={"registry": registry},
+    )
+    flock = await manager.start_flock(config)
+    assert events.recorder is not None
+    await events.recorder.wait_for("http_check", 40)
+    sessions = {id(m.business._session) for m in flock.monkeys}  # type: ignore[attr-defined]
+    assert len(sessions) == 1
+    await manager.stop_flock("http")
+    assert flock.summary().failure_count == 0
+    assert flock.summary().success_count >= 40
