@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mobu.models.business.config import BusinessConfig
 from mobu.models.monkey import MonkeyData
+from mobu.models.stats import EventStatistics
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import User, UserSpec
 
@@ -66,6 +67,9 @@ class FlockSummary(BaseModel):
     monkey_count: int = Field(..., description="Monkeys in this replica")
     success_count: int = Field(..., description="Successes of all monkeys")
     failure_count: int = Field(..., description="Failures of all monkeys")
+    statistics: list[EventStatistics] | None = Field(
+        None, description="Latency statistics per event type (null when not collected)"
+    )
 
 
 class FlockData(BaseModel):

@@ -13,6 +13,7 @@ from mobu.models.flock import FlockConfig, FlockData, FlockSummary
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.identity import IdentityProvider
 from mobu.services.monkey import Monkey
+from mobu.services.stats import StatsCollector
 from mobu.services.users import flock_users
 
 __all__ = ["Flock"]
@@ -35,6 +36,8 @@ class Flock:
         This process's share of the users.
     logger
         Main logger.
+    stats
+        Latency statistics of the process's events, if collected.
     """
 
     def __init__(
@@ -47,8 +50,10 @@ class Flock:
         replica_count: int = 1,
         replica_index: int = 0,
         logger: FilteringBoundLogger,
+        stats: StatsCollector | None = None,
     ) -> None:
         self.name = config.name
+        self._stats = stats
         self.config = config
         self._builder = builder
         self._identity = identity
@@ -171,4 +176,5 @@ class Flock:
             monkey_count=len(self._monkeys),
             success_count=successes,
             failure_count=failures,
+            statistics=None if self._stats is None else self._stats.flock_statistics(self.name),
         )

@@ -14,6 +14,7 @@ from mobu.models.flock import FlockConfig, FlockSummary
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.flock import Flock
 from mobu.services.identity import IdentityProvider
+from mobu.services.stats import StatsCollector
 
 __all__ = ["AutostartFailure", "FlockManager"]
 
@@ -41,8 +42,10 @@ class FlockManager:
         logger: FilteringBoundLogger,
         replica_count: int = 1,
         replica_index: int = 0,
+        stats: StatsCollector | None = None,
     ) -> None:
         self._builder = builder
+        self.stats = stats
         self._identity = identity
         self._logger = logger
         self._replica_count = replica_count
@@ -95,11 +98,14 @@ class FlockManager:
             replica_count=self._replica_count,
             replica_index=self._replica_index,
             logger=self._logger,
+            stats=self.stats,
         )
         old = self._flocks.pop(config.name, None)
         if old is not None:
             self._logger.info("Replacing flock", flock=config.name)
             await old.stop()
+        if self.stats is not None:
+            self.stats.reset(config.name)
         self._flocks[config.name] = flock
         self.autostart_failures = [f for f in self.autostart_failures if f.name != config.name]
         try:
@@ -137,6 +143,8 @@ class FlockManager:
         flock = self.get_flock(name)
         del self._flocks[name]
         await flock.stop()
+        if self.stats is not None and name not in self._flocks:
+            self.stats.reset(name)
 
     def refresh_flock(self, name: str) -> None:
         """Signal every monkey of a flock to refresh."""
