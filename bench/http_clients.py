@@ -46,7 +46,9 @@ def start_target() -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{port}/"
 
 
-async def drive(get: Callable[[], Awaitable[None]], users: int, seconds: float) -> tuple[int, float]:
+async def drive(
+    get: Callable[[], Awaitable[None]], users: int, seconds: float
+) -> tuple[int, float]:
     count = 0
     deadline = time.monotonic() + seconds
 
@@ -79,7 +81,9 @@ async def main() -> None:
                 response = await client.get(url)
                 response.raise_for_status()
 
-            rows.append(("httpx.AsyncClient (shared)", *await drive(get_httpx, args.users, args.seconds)))
+            rows.append(
+                ("httpx.AsyncClient (shared)", *await drive(get_httpx, args.users, args.seconds))
+            )
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
             async def get_aiohttp() -> None:
@@ -87,7 +91,12 @@ async def main() -> None:
                     await response.read()
                     response.raise_for_status()
 
-            rows.append(("aiohttp.ClientSession (shared)", *await drive(get_aiohttp, args.users, args.seconds)))
+            rows.append(
+                (
+                    "aiohttp.ClientSession (shared)",
+                    *await drive(get_aiohttp, args.users, args.seconds),
+                )
+            )
     finally:
         proc.terminate()
         proc.wait()
