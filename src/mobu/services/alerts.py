@@ -17,6 +17,8 @@ class FailureReport:
     business: str
     error: BaseException
     context: dict[str, Any] = field(default_factory=dict)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Credentials of the monkey (its token), for reporters to redact; never sent."""
 
 
 class FailureReporter(Protocol):

@@ -123,6 +123,7 @@ class Monkey:
                 business=self.business.name,
                 error=exc,
                 context=context,
+                secrets=(secret,) if secret else (),
             )
         )
 
