@@ -1,0 +1,10 @@
+"""A private GAVO DaCHS server (TAP, UWS, SIA v2) with synthetic data, for tests and the demo."""
+
+from mobu.testing.dachs.server import (
+    DachsError,
+    DachsServer,
+    dachs_unavailable_reason,
+    default_base_dir,
+)
+
+__all__ = ["DachsError", "DachsServer", "dachs_unavailable_reason", "default_base_dir"]
