@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Security
+from fastapi.security import HTTPBearer
 
-from mobu.config import Config
+from mobu.config import Config, load_config
+from mobu.dependencies.auth import AuthMiddleware
 from mobu.factory import ProcessContext
+from mobu.handlers import api, flocks, internal
+from mobu.handlers.errors import install_error_handlers
 from mobu.logsetup import configure_logging, get_logger
 
 __all__ = ["create_app"]
@@ -20,20 +27,19 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     Parameters
     ----------
     config
-        The configuration.
+        The configuration; by default loaded from the file named by ``MOBU_CONFIG_PATH`` (if set)
+        and the ``MOBU_*`` environment variables.
     context
-        A prebuilt process context (tests); built from ``config`` by the lifespan otherwise.
+        A prebuilt process context (tests, embedding); built from ``config`` by the lifespan
+        otherwise. The lifespan enters it, autostarts the configured flocks and, on shutdown,
+        stops every flock.
     """
     if config is None:
-        import os  # noqa: PLC0415
-        from pathlib import Path  # noqa: PLC0415
-
-        from mobu.config import load_config  # noqa: PLC0415
-
         path = os.environ.get("MOBU_CONFIG_PATH")
         config = load_config(Path(path) if path else None)
     configure_logging(config.logging)
     logger = get_logger("mobu")
+    prefix = config.path_prefix.rstrip("/")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,21 +47,31 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         async with process:
             app.state.context = process
             await process.manager.autostart(config.autostart)
+            logger.info(
+                "mobu started",
+                flocks=len(process.manager.list_flocks()),
+                autostart_failures=len(process.manager.autostart_failures),
+            )
             yield
             logger.info("Shutting down: stopping all flocks")
+        logger.info("All flocks stopped")
 
     app = FastAPI(
         title="mobu",
         description="Simulated users of a science platform, for monitoring and load testing",
-        openapi_url=f"{config.path_prefix}/openapi.json",
-        docs_url=f"{config.path_prefix}/docs",
-        redoc_url=f"{config.path_prefix}/redoc",
+        version=api.metadata(config.name).version,
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=f"{prefix}/redoc",
         lifespan=lifespan,
     )
     app.state.config = config
-
-    @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    dependencies: list[Any] = []
+    if config.auth.mode == "tokens":
+        dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))
+    app.include_router(api.router, prefix=prefix, dependencies=dependencies)
+    app.include_router(flocks.router, prefix=prefix, dependencies=dependencies)
+    app.include_router(internal.router)
+    install_error_handlers(app)
+    app.add_middleware(AuthMiddleware, config=config.auth)
     return app

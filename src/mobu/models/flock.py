@@ -65,6 +65,9 @@ class FlockSummary(BaseModel):
     business: str = Field(..., description="Business type")
     start_time: datetime | None = Field(None, description="When the flock finished starting")
     monkey_count: int = Field(..., description="Monkeys in this replica")
+    started_count: int = Field(
+        0, description="Monkeys started so far (equals monkey_count once the flock has started)"
+    )
     success_count: int = Field(..., description="Successes of all monkeys")
     failure_count: int = Field(..., description="Failures of all monkeys")
     statistics: list[EventStatistics] | None = Field(

@@ -174,6 +174,7 @@ class Flock:
             business=self.config.business.type,
             start_time=self.start_time,
             monkey_count=len(self._monkeys),
+            started_count=self.started_count,
             success_count=successes,
             failure_count=failures,
             statistics=None if self._stats is None else self._stats.flock_statistics(self.name),

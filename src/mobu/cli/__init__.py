@@ -1,0 +1,32 @@
+"""The ``mobu`` command: serve the API, run a business once, drive a server's flocks.
+
+Every option can also be given as an environment variable: the explicit ones are listed in
+``--help`` (``MOBU_URL``, ``MOBU_TOKEN``, ``MOBU_CONFIG_PATH``, ...), the others follow click's
+``MOBU_<COMMAND>_<OPTION>`` scheme (e.g. ``MOBU_FLOCK_LIST_JSON=1``).
+"""
+
+from __future__ import annotations
+
+import click
+
+from mobu.cli.flock import flock
+from mobu.cli.run import run
+from mobu.cli.serve import serve
+
+__all__ = ["main", "mobu"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mobu")
+def mobu() -> None:
+    """Simulated users (monkeys) of a science platform, for monitoring and load testing."""
+
+
+mobu.add_command(serve)
+mobu.add_command(run)
+mobu.add_command(flock)
+
+
+def main() -> None:
+    """Entry point of the ``mobu`` console script."""
+    mobu(auto_envvar_prefix="MOBU")

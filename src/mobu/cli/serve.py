@@ -1,0 +1,155 @@
+"""``mobu serve``: run the API server; SIGTERM/SIGINT stop every flock and exit 0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Generator
+from pathlib import Path
+from types import FrameType
+
+import click
+import uvicorn
+from fastapi import FastAPI
+
+from mobu.cli.common import EXIT_BAD_INPUT, fail
+from mobu.config import Config, ConfigError, load_config
+from mobu.factory import ProcessContext
+from mobu.main import create_app
+
+__all__ = ["MobuServer", "run_server", "serve"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class MobuServer(uvicorn.Server):
+    """uvicorn server that exits cleanly on a signal and stops flocks as soon as it gets one.
+
+    ``uvicorn.Server.serve`` re-raises a captured SIGTERM after its graceful shutdown, so the
+    process would die with -15; this server only records the request to exit. On shutdown the
+    flocks start stopping at once, while uvicorn drains the open connections (a batched flock
+    start in progress is ended by the stop, so its request finishes too).
+
+    Parameters
+    ----------
+    config
+        uvicorn configuration.
+    app
+        The application (its state holds the process context once started).
+    on_ready
+        Called with the bound URL (host and actual port, plus ``path``) once the server listens.
+    path
+        Path appended to the announced URL (the API prefix).
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        app: FastAPI,
+        on_ready: Callable[[str], None] | None = None,
+        path: str = "",
+    ) -> None:
+        super().__init__(config)
+        self.app = app
+        self._on_ready = on_ready
+        self._path = path
+        self.url: str | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Turn SIGINT/SIGTERM into a graceful shutdown, without re-raising them afterwards."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(_sig: int, _frame: FrameType | None) -> None:
+            self.should_exit = True
+
+        original = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, previous in original.items():
+                signal.signal(sig, previous)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then announce the URL with the port actually bound (``--port 0``)."""
+        await super().startup(sockets=sockets)
+        if not self.started:
+            return
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{port}{self._path}"
+        if self._on_ready is not None:
+            self._on_ready(self.url)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop the flocks while uvicorn closes connections, then run the lifespan shutdown."""
+        context: ProcessContext | None = getattr(self.app.state, "context", None)
+        stopping = None
+        if context is not None:
+            stopping = asyncio.ensure_future(context.manager.stop_all())
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            if stopping is not None:
+                await stopping
+
+
+def run_server(
+    config: Config, host: str, port: int, *, on_ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve the API for ``config`` until SIGTERM/SIGINT; returns after every flock stopped."""
+    app = create_app(config)
+    grace = config.stop_grace.total_seconds()
+    uv_config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        lifespan="on",
+        timeout_graceful_shutdown=max(1, round(grace)),
+        log_config=None,
+        access_log=False,
+    )
+    server = MobuServer(uv_config, app=app, on_ready=on_ready, path=config.path_prefix.rstrip("/"))
+    asyncio.run(server.serve())
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="MOBU_CONFIG_PATH",
+    help="YAML configuration file  [env: MOBU_CONFIG_PATH]",
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="MOBU_HOST", help="[env: MOBU_HOST]"
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    envvar="MOBU_PORT",
+    help="0 picks a free port (the URL is printed)  [env: MOBU_PORT]",
+)
+def serve(config_path: Path | None, host: str, port: int) -> None:
+    """Run the mobu API server until SIGTERM or SIGINT (then stop every flock, exit 0)."""
+    try:
+        config = load_config(config_path)
+        config.auth.check_bind(host)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+
+    def announce(url: str) -> None:
+        click.echo(f"mobu API listening on {url}")
+        sys.stdout.flush()
+
+    run_server(config, host, port, on_ready=announce)

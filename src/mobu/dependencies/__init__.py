@@ -1,0 +1,1 @@
+"""FastAPI glue: request dependencies and the authentication middleware."""

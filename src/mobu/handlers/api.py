@@ -1,0 +1,88 @@
+"""Routes of the API that are not about one flock: index, summary, solitary runs, businesses."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from mobu.dependencies.context import context_dependency
+from mobu.factory import ProcessContext
+from mobu.handlers.responses import PrettyJSONResponse, pretty
+from mobu.models.api import (
+    AutostartFailureData,
+    BusinessDescription,
+    ErrorResponse,
+    Index,
+    Metadata,
+    Summary,
+)
+from mobu.models.solitary import SolitaryConfig, SolitaryResult
+from mobu.services.solitary import run_solitary
+
+__all__ = ["metadata", "router"]
+
+router = APIRouter()
+
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "Invalid configuration"}
+}
+
+
+def metadata(name: str) -> Metadata:
+    """Return the application metadata."""
+    try:
+        package_version = version("mobu")
+    except PackageNotFoundError:
+        package_version = "0.0.0"
+    return Metadata(
+        name=name,
+        version=package_version,
+        description="Simulated users of a science platform, for monitoring and load testing",
+    )
+
+
+@router.get(
+    "/", response_model=Index, response_class=PrettyJSONResponse, summary="Application metadata"
+)
+async def get_index(request: Request) -> Response:
+    return pretty(Index(metadata=metadata(request.app.state.config.name)))
+
+
+@router.get(
+    "/summary",
+    response_model=Summary,
+    response_class=PrettyJSONResponse,
+    summary="Summary of every flock, with the flocks that failed to autostart",
+)
+async def get_summary(context: ProcessContext = Depends(context_dependency)) -> Response:
+    manager = context.manager
+    failures = [
+        AutostartFailureData(name=f.name, error=f.error) for f in manager.autostart_failures
+    ]
+    return pretty(Summary(flocks=manager.summarize_flocks(), autostart_failures=failures))
+
+
+@router.post(
+    "/run",
+    response_model=SolitaryResult,
+    response_class=PrettyJSONResponse,
+    summary="Run a business once (200 also when the business fails)",
+    responses=_INVALID,
+)
+async def post_run(
+    config: SolitaryConfig, context: ProcessContext = Depends(context_dependency)
+) -> Response:
+    result = await run_solitary(config, builder=context.builder, identity=context.identity)
+    return pretty(result)
+
+
+@router.get(
+    "/businesses",
+    response_model=list[BusinessDescription],
+    response_class=PrettyJSONResponse,
+    summary="Business types with the JSON schema of their options",
+)
+async def list_businesses(context: ProcessContext = Depends(context_dependency)) -> Response:
+    return pretty([BusinessDescription.model_validate(d) for d in context.registry.describe()])

@@ -1,0 +1,89 @@
+"""One JSON shape for every error: ``{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mobu.exceptions import ClientRequestError
+from mobu.services.resources import MissingServiceError
+
+__all__ = ["error_body", "install_error_handlers"]
+
+_HTTP_TYPES = {
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_body(loc: Sequence[str | int], msg: str, error_type: str) -> dict[str, Any]:
+    """Return the body of an error response with a single problem."""
+    return {"detail": [{"loc": list(loc), "msg": msg, "type": error_type}]}
+
+
+def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Keep only loc, msg and type: never echo the input (it may hold secrets)."""
+    details = []
+    for err in errors:
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        msg = str(err.get("msg", ""))
+        details.append({"loc": loc, "msg": msg, "type": str(err.get("type", ""))})
+    return details
+
+
+async def _client_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ClientRequestError)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+
+async def _missing_service(_request: Request, exc: Exception) -> JSONResponse:
+    body = error_body(["body", "business", "type"], str(exc), "business_unavailable")
+    return JSONResponse(body, status_code=422)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": _validation_details(exc.errors())}, status_code=422)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    default = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    msg = str(exc.detail) if exc.detail else default
+    body = error_body([], msg, _HTTP_TYPES.get(status, "http_error"))
+    return JSONResponse(body, status_code=status, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger = structlog.get_logger("mobu")
+    logger.error(
+        "Uncaught exception in request handler",
+        path=request.url.path,
+        method=request.method,
+        error=f"{type(exc).__name__}",
+        exc_info=exc,
+    )
+    return JSONResponse(
+        error_body([], "Internal error; see the mobu log", "internal_error"), status_code=500
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error of ``app`` in the one error shape."""
+    app.add_exception_handler(ClientRequestError, _client_error)
+    app.add_exception_handler(MissingServiceError, _missing_service)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,155 @@
+"""Routes for flocks and their monkeys: ``{prefix}/flocks...``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+
+from mobu.dependencies.context import manager_dependency
+from mobu.exceptions import NotRetainingLogsError
+from mobu.handlers.responses import PrettyJSONResponse, pretty
+from mobu.models.api import ErrorResponse
+from mobu.models.flock import FlockConfig, FlockData, FlockSummary
+from mobu.models.monkey import MonkeyData
+from mobu.services.manager import FlockManager
+from mobu.storage.monkeylog import MonkeyLog
+
+__all__ = ["router"]
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Flock or monkey not found"}
+}
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "Invalid configuration"}
+}
+
+router = APIRouter()
+
+
+@router.get(
+    "/flocks",
+    response_model=list[str],
+    response_class=PrettyJSONResponse,
+    summary="List running flocks",
+)
+async def list_flocks(manager: FlockManager = Depends(manager_dependency)) -> Response:
+    return pretty(manager.list_flocks())
+
+
+@router.put(
+    "/flocks",
+    response_model=FlockData,
+    response_class=PrettyJSONResponse,
+    status_code=201,
+    summary="Start a flock (replacing one of the same name)",
+    responses=_INVALID,
+)
+async def put_flock(
+    config: FlockConfig, request: Request, manager: FlockManager = Depends(manager_dependency)
+) -> Response:
+    flock = await manager.start_flock(config)
+    location = str(request.url_for("get_flock", flock=flock.name))
+    return pretty(flock.dump(), status_code=201, exclude_unset=True, headers={"Location": location})
+
+
+@router.get(
+    "/flocks/{flock}",
+    response_model=FlockData,
+    response_class=PrettyJSONResponse,
+    summary="Status of a flock and its monkeys",
+    responses=_NOT_FOUND,
+)
+async def get_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
+    return pretty(manager.get_flock(flock).dump(), exclude_unset=True)
+
+
+@router.delete(
+    "/flocks/{flock}", status_code=204, summary="Stop a flock (returns once all monkeys stopped)",
+    responses=_NOT_FOUND,
+)
+async def delete_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
+    await manager.stop_flock(flock)
+    return Response(status_code=204)
+
+
+@router.post("/flocks/{flock}/refresh", status_code=202, summary="Ask a flock's monkeys to refresh",
+    responses=_NOT_FOUND,
+)
+async def refresh_flock(
+    flock: str, manager: FlockManager = Depends(manager_dependency)
+) -> Response:
+    manager.refresh_flock(flock)
+    return Response(status_code=202)
+
+
+@router.get(
+    "/flocks/{flock}/monkeys",
+    response_model=list[str],
+    response_class=PrettyJSONResponse,
+    summary="Names of a flock's monkeys",
+    responses=_NOT_FOUND,
+)
+async def list_monkeys(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
+    return pretty(manager.get_flock(flock).list_monkeys())
+
+
+@router.get(
+    "/flocks/{flock}/monkeys/{monkey}",
+    response_model=MonkeyData,
+    response_class=PrettyJSONResponse,
+    summary="Status of one monkey",
+    responses=_NOT_FOUND,
+)
+async def get_monkey(
+    flock: str, monkey: str, manager: FlockManager = Depends(manager_dependency)
+) -> Response:
+    return pretty(manager.get_flock(flock).get_monkey(monkey).dump())
+
+
+@router.get(
+    "/flocks/{flock}/monkeys/{monkey}/log",
+    response_class=StreamingResponse,
+    summary="Log of one monkey (a text/plain attachment)",
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **_NOT_FOUND,
+    },
+)
+async def get_monkey_log(
+    flock: str, monkey: str, manager: FlockManager = Depends(manager_dependency)
+) -> StreamingResponse:
+    log = manager.get_flock(flock).get_monkey(monkey).log
+    if log is None:
+        raise NotRetainingLogsError
+    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+    filename = f"{flock}-{monkey}-{stamp}"
+    return StreamingResponse(
+        _stream(log),
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def _stream(log: MonkeyLog) -> AsyncIterator[str]:
+    """Yield the log in chunks, letting other tasks run between them (the log keeps growing)."""
+    for chunk in log.iter_chunks():
+        yield chunk
+        await asyncio.sleep(0)
+
+
+@router.get(
+    "/flocks/{flock}/summary",
+    response_model=FlockSummary,
+    response_class=PrettyJSONResponse,
+    summary="Counters of a flock (cheap; also shows start progress)",
+    responses=_NOT_FOUND,
+)
+async def get_flock_summary(
+    flock: str, manager: FlockManager = Depends(manager_dependency)
+) -> Response:
+    return pretty(manager.get_flock(flock).summary())

@@ -1,0 +1,38 @@
+"""Pretty JSON responses (sorted keys, 4-space indent, no nulls)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+__all__ = ["PrettyJSONResponse", "pretty"]
+
+
+class PrettyJSONResponse(JSONResponse):
+    """JSON with sorted keys and indentation, for humans reading the API with curl."""
+
+    def render(self, content: Any) -> bytes:
+        """Render ``content`` as indented JSON with sorted keys."""
+        return (json.dumps(content, indent=4, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def pretty(
+    content: BaseModel | list[Any],
+    *,
+    status_code: int = 200,
+    exclude_unset: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> PrettyJSONResponse:
+    """Serialise a model (or a list of models or strings) without null fields."""
+    if isinstance(content, BaseModel):
+        data: Any = content.model_dump(mode="json", exclude_none=True, exclude_unset=exclude_unset)
+    else:
+        data = [
+            item.model_dump(mode="json", exclude_none=True) if isinstance(item, BaseModel) else item
+            for item in content
+        ]
+    return PrettyJSONResponse(data, status_code=status_code, headers=headers)
