@@ -1,0 +1,499 @@
+"""Local Git LFS servers for the GitLFS tests and demo: giftless plus a smart-HTTP git server.
+
+giftless (installed by ``scripts/install/lfs.sh`` into its own venv) serves the LFS batch API with
+local storage under gunicorn, on two loopback ports bound here at port 0 and handed over as file
+descriptors (no port race):
+
+* the *read* port answers anonymous reads, as a public LFS endpoint does;
+* the *write* port requires HTTP Basic credentials whose password is the configured token (the
+  user name is ignored) and answers 401 otherwise, as an authenticating ingress does.
+
+The git smart-HTTP server wraps ``git http-backend`` (stdlib only); pushes need the same token.
+Run ``python -m mobu.testing.lfs`` to start both and print their URLs and token as JSON (the token
+is ``$MOBU_LFS_TOKEN`` or a random one); it stops them on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+import httpx
+
+__all__ = [
+    "LfsServers",
+    "giftless_venv",
+    "lfs_unavailable_reason",
+    "run_lfs_servers",
+]
+
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+"""Directory that holds the ``mobu`` package (for the git server's ``python -m``)."""
+
+_AUTH_PLUGIN = '''\
+"""giftless authenticator for mobu's tests: token on the write port, anonymous reads elsewhere."""
+import base64, hmac
+from giftless.auth import Unauthorized
+from giftless.auth.identity import DefaultIdentity, Permission
+
+
+def factory(token, write_port):
+    def authenticate(request):
+        port = request.host.rpartition(":")[2]
+        header = request.headers.get("Authorization")
+        if not header:
+            if port == str(write_port):
+                return None
+            user = DefaultIdentity(name="anonymous")
+            user.allow(permissions={Permission.READ, Permission.READ_META})
+            return user
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                value = base64.b64decode(value).decode().partition(":")[2]
+            except ValueError:
+                raise Unauthorized("Malformed Basic credentials")
+        elif scheme.lower() != "bearer":
+            raise Unauthorized("Unsupported authorization scheme")
+        if not hmac.compare_digest(value.encode(), token.encode()):
+            raise Unauthorized("Invalid token")
+        user = DefaultIdentity(name="mobu")
+        user.allow(permissions=Permission.all())
+        return user
+
+    return authenticate
+'''
+
+
+def giftless_venv() -> Path:
+    """Return the giftless venv (``MOBU_GIFTLESS_VENV`` or ``.services/giftless-venv``)."""
+    configured = os.environ.get("MOBU_GIFTLESS_VENV")
+    if configured:
+        return Path(configured)
+    return _SOURCE_ROOT.parent / ".services" / "giftless-venv"
+
+
+def lfs_unavailable_reason() -> str | None:
+    """Say why the LFS servers cannot run here, or None when they can."""
+    if shutil.which("git") is None:
+        return "git is not installed"
+    if shutil.which("git-lfs") is None:
+        return "git-lfs is not installed (run scripts/install/lfs.sh as root)"
+    if not (giftless_venv() / "bin" / "gunicorn").exists():
+        return f"giftless is not installed in {giftless_venv()} (run scripts/install/lfs.sh)"
+    return None
+
+
+@dataclass
+class LfsServers:
+    """Running giftless and git smart-HTTP servers.
+
+    Attributes
+    ----------
+    read_port, write_port
+        giftless ports: anonymous reads, and token-authenticated reads and writes.
+    git_port
+        Port of the git smart-HTTP server, serving bare repositories under ``git_root``.
+    token
+        Token that the write port and git pushes accept.
+    storage
+        Where giftless stores objects (``<storage>/<org>/<repo>/<oid>``).
+    """
+
+    read_port: int
+    write_port: int
+    git_port: int
+    token: str
+    directory: Path
+    storage: Path
+    git_root: Path
+    _processes: list[asyncio.subprocess.Process] = field(default_factory=list, repr=False)
+
+    def lfs_read_url(self, org: str = "mobu", repo: str = "check") -> str:
+        """LFS endpoint for anonymous reads."""
+        return f"http://127.0.0.1:{self.read_port}/{org}/{repo}.git/info/lfs"
+
+    def lfs_write_url(self, org: str = "mobu", repo: str = "check") -> str:
+        """LFS endpoint that requires the token."""
+        return f"http://127.0.0.1:{self.write_port}/{org}/{repo}.git/info/lfs"
+
+    def git_url(self, repo: str) -> str:
+        """URL of a bare repository served over smart HTTP (create it with :meth:`create_repo`)."""
+        return f"http://127.0.0.1:{self.git_port}/{repo}.git"
+
+    def create_repo(self, repo: str) -> Path:
+        """Create a bare repository (branch ``main``) that accepts pushes over HTTP."""
+        path = self.git_root / f"{repo}.git"
+        subprocess.run(
+            ["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True, env=_git_env()
+        )
+        subprocess.run(
+            ["git", "-C", str(path), "config", "http.receivepack", "true"],
+            check=True,
+            env=_git_env(),
+        )
+        return path
+
+    def object_path(self, oid: str, org: str = "mobu", repo: str = "check") -> Path:
+        """Where giftless stores the object with this sha256."""
+        return self.storage / org / repo / oid
+
+    @property
+    def pids(self) -> list[int]:
+        """Process IDs of the server processes (each leads its own process group)."""
+        return [p.pid for p in self._processes]
+
+    async def stop(self) -> None:
+        """Stop the servers by process group: TERM, then KILL after five seconds."""
+        for process in self._processes:
+            await _stop_group(process)
+        self._processes.clear()
+
+
+def _git_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": tempfile.gettempdir(),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+
+
+async def _stop_group(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        async with asyncio.timeout(5):
+            await process.wait()
+    except TimeoutError:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
+def _listen() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _port(sock: socket.socket) -> int:
+    port: int = sock.getsockname()[1]
+    return port
+
+
+def _giftless_config(directory: Path, storage: Path, token: str, write_port: int) -> Path:
+    config = {
+        "AUTH_PROVIDERS": [
+            {
+                "factory": "mobu_giftless_auth:factory",
+                "options": {"token": token, "write_port": write_port},
+            }
+        ],
+        "PRE_AUTHORIZED_ACTION_PROVIDER": {
+            "factory": "giftless.auth.jwt:factory",
+            "options": {"algorithm": "HS256", "private_key": secrets.token_hex(32)},
+        },
+        "LEGACY_ENDPOINTS": False,
+        "TRANSFER_ADAPTERS": {
+            "basic": {
+                "factory": "giftless.transfer.basic_streaming:factory",
+                "options": {
+                    "storage_class": "giftless.storage.local_storage:LocalStorage",
+                    "storage_options": {"path": str(storage)},
+                },
+            }
+        },
+    }
+    path = directory / "giftless.yaml"
+    path.write_text(json.dumps(config))  # JSON is YAML
+    path.chmod(0o600)
+    (directory / "mobu_giftless_auth.py").write_text(_AUTH_PLUGIN)
+    return path
+
+
+async def _wait_ready(url: str, process: asyncio.subprocess.Process, what: str, log: Path) -> None:
+    """Retry ``url`` with a short backoff until it answers (overall deadline 30 s)."""
+    delay = 0.05
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            if process.returncode is not None:
+                raise RuntimeError(f"{what} exited with {process.returncode}: {_tail(log)}")
+            try:
+                await client.get(url)
+            except httpx.TransportError:
+                if loop.time() > deadline:
+                    raise RuntimeError(f"{what} did not answer at {url}: {_tail(log)}") from None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            else:
+                return
+
+
+def _tail(log: Path) -> str:
+    try:
+        return log.read_text(errors="replace")[-2000:]
+    except OSError:
+        return "(no log)"
+
+
+async def _spawn(
+    argv: list[str], *, env: dict[str, str], fds: Iterable[int], log: Path, cwd: Path
+) -> asyncio.subprocess.Process:
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            pass_fds=tuple(fds),
+            start_new_session=True,
+        )
+
+
+@asynccontextmanager
+async def run_lfs_servers(
+    token: str | None = None, directory: Path | None = None
+) -> AsyncIterator[LfsServers]:
+    """Start giftless and the git smart-HTTP server on free loopback ports; stop them after.
+
+    Parameters
+    ----------
+    token
+        Token the write port accepts; a random one by default.
+    directory
+        Where storage, repositories and logs go; a temporary directory (removed after) by default.
+    """
+    reason = lfs_unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(reason)
+    token = token or secrets.token_urlsafe(24)
+    owned = directory is None
+    base = Path(tempfile.mkdtemp(prefix="mobu-lfs-")) if directory is None else directory
+    storage = base / "storage"
+    git_root = base / "git"
+    storage.mkdir(parents=True, exist_ok=True)
+    git_root.mkdir(parents=True, exist_ok=True)
+    read_sock, write_sock, git_sock = _listen(), _listen(), _listen()
+    servers = LfsServers(
+        read_port=_port(read_sock),
+        write_port=_port(write_sock),
+        git_port=_port(git_sock),
+        token=token,
+        directory=base,
+        storage=storage,
+        git_root=git_root,
+    )
+    try:
+        config = _giftless_config(base, storage, token, servers.write_port)
+        venv = giftless_venv()
+        giftless_env = {
+            "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "GIFTLESS_CONFIG_FILE": str(config),
+            "PYTHONPATH": str(base),
+            "HOME": str(base),
+        }
+        fds = [read_sock.fileno(), write_sock.fileno()]
+        argv = [str(venv / "bin" / "gunicorn"), "--workers", "2", "--no-control-socket"]
+        argv += [a for fd in fds for a in ("--bind", f"fd://{fd}")]
+        argv.append("giftless.wsgi_entrypoint:app")
+        if not _supports_no_control_socket(venv):
+            argv.remove("--no-control-socket")
+        log = base / "giftless.log"
+        servers._processes.append(await _spawn(argv, env=giftless_env, fds=fds, log=log, cwd=base))
+        git_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(_SOURCE_ROOT),
+            "MOBU_LFS_TOKEN": token,
+        }
+        git_argv = [sys.executable, "-m", "mobu.testing.lfs", "git-http"]
+        git_argv += ["--root", str(git_root), "--fd", str(git_sock.fileno())]
+        git_log = base / "git-http.log"
+        servers._processes.append(
+            await _spawn(git_argv, env=git_env, fds=[git_sock.fileno()], log=git_log, cwd=base)
+        )
+        for sock in (read_sock, write_sock, git_sock):
+            sock.close()
+        await _wait_ready(
+            f"http://127.0.0.1:{servers.read_port}/", servers._processes[0], "giftless", log
+        )
+        await _wait_ready(servers.git_url("none"), servers._processes[1], "git server", git_log)
+        yield servers
+    finally:
+        for sock in (read_sock, write_sock, git_sock):
+            sock.close()
+        await servers.stop()
+        if owned:
+            await asyncio.to_thread(shutil.rmtree, base, True)
+
+
+def _supports_no_control_socket(venv: Path) -> bool:
+    # The flag exists from gunicorn 26 on, which also creates the shared control socket.
+    for entry in (venv / "lib").glob("python*/site-packages/gunicorn-*.dist-info"):
+        major = entry.name.split("-")[1].split(".")[0]
+        return major.isdigit() and int(major) >= 26
+    return False
+
+
+# The git smart-HTTP server (runs in its own process) -------------------------------------------
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ["wsgi.input"]
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        # wsgiref does not de-chunk, and git sends packs over http.postBuffer (1 MiB) chunked.
+        parts = []
+        while True:
+            size = int(stream.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                stream.readline()
+                break
+            parts.append(stream.read(size))
+            stream.readline()
+        return b"".join(parts)
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return stream.read(length) if length else b""
+
+
+def _authorized(environ: dict[str, Any], token: str) -> bool:
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        password = base64.b64decode(value).decode().partition(":")[2]
+    except ValueError:
+        return False
+    return hmac.compare_digest(password.encode(), token.encode())
+
+
+def git_http_app(root: Path, token: str) -> Any:
+    """WSGI app serving the bare repositories under ``root``; pushes need ``token``."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        pushing = "git-receive-pack" in environ.get("QUERY_STRING", "") or environ.get(
+            "PATH_INFO", ""
+        ).endswith("/git-receive-pack")
+        if pushing and not _authorized(environ, token):
+            start_response(
+                "401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')]
+            )
+            return [b"authentication required\n"]
+        body = _read_body(environ)
+        env = {
+            k: v for k, v in environ.items() if isinstance(v, str) and k != "HTTP_TRANSFER_ENCODING"
+        }
+        env.update(
+            CONTENT_LENGTH=str(len(body)),
+            GIT_PROJECT_ROOT=str(root),
+            GIT_HTTP_EXPORT_ALL="1",
+            REMOTE_USER="mobu",
+            GIT_CONFIG_NOSYSTEM="1",
+            PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+        )
+        result = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        )
+        head, sep, out = result.stdout.partition(b"\r\n\r\n")
+        if not sep:
+            head, _, out = result.stdout.partition(b"\n\n")
+        status, headers = "200 OK", []
+        for line in head.decode("latin-1").splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = value.strip()
+            elif key:
+                headers.append((key, value.strip()))
+        start_response(status, headers)
+        return [out]
+
+    return app
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Do not log each request."""
+
+
+def _serve_git(root: Path, fd: int) -> None:
+    token = os.environ.get("MOBU_LFS_TOKEN", "")
+    server = _ThreadingServer(("127.0.0.1", 0), _QuietHandler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = socket.socket(fileno=fd)
+    server.server_address = server.socket.getsockname()
+    server.server_name = "127.0.0.1"
+    server.server_port = server.server_address[1]
+    server.setup_environ()
+    server.set_app(git_http_app(root, token))
+    server.serve_forever()
+
+
+async def _serve_until_signal(token: str | None) -> None:
+    async with run_lfs_servers(token) as servers:
+        info = {
+            "lfs_read_url": servers.lfs_read_url(),
+            "lfs_write_url": servers.lfs_write_url(),
+            "git_url": servers.git_url("<repo>"),
+            "token": servers.token,
+            "pids": servers.pids,
+        }
+        print(json.dumps(info), flush=True)  # noqa: T201
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: ``serve`` (the default) or ``git-http --root DIR --fd N``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m mobu.testing.lfs", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser(
+        "serve",
+        help="start giftless and the git server, print their URLs (token: $MOBU_LFS_TOKEN or random)",
+    )
+    git = sub.add_parser("git-http", help="serve bare repositories (used by serve)")
+    git.add_argument("--root", required=True, type=Path)
+    git.add_argument("--fd", required=True, type=int)
+    args = parser.parse_args(argv)
+    if args.command == "git-http":
+        _serve_git(args.root, args.fd)
+    else:
+        asyncio.run(_serve_until_signal(os.environ.get("MOBU_LFS_TOKEN") or None))
+
+
+if __name__ == "__main__":
+    main()
