@@ -103,6 +103,10 @@ class LabClient:
         with self.timings.measure("session_delete"):
             await self.api.request("DELETE", f"api/sessions/{session.id}", ok=(204, 404))
 
+    async def interrupt_kernel(self, session: LabSession) -> None:
+        """Interrupt what the session's kernel is running."""
+        await self.api.request("POST", f"api/kernels/{session.kernel_id}/interrupt", ok=(204,))
+
     async def list_kernels(self) -> list[dict[str, Any]]:
         """Return the running kernels."""
         response = await self.api.request("GET", "api/kernels", ok=(200,))

@@ -1,0 +1,147 @@
+"""Process-wide cache of notebook repository clones, one per (url, ref), reference-counted.
+
+Every monkey of a flock (and of other flocks with the same repository) shares one clone. A
+refresh invalidates the entry: the first monkey to ask again re-clones, the others get that new
+clone, and the old directory is removed when its last user lets it go. Local paths and
+``file://`` URLs work like remote ones (``git clone`` handles them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from structlog.typing import FilteringBoundLogger
+
+from mobu.exceptions import BusinessError
+
+__all__ = ["ClonedRepo", "RepoCache", "RepoCloneError"]
+
+GIT_TIMEOUT = 300.0
+"""Longest time a clone, checkout or rev-parse may take, in seconds."""
+
+
+class RepoCloneError(BusinessError):
+    """A git command failed while cloning a notebook repository."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClonedRepo:
+    """One checked-out clone."""
+
+    url: str
+    ref: str
+    hash: str
+    path: Path
+
+
+class RepoCache:
+    """Clones repositories on demand and shares them.
+
+    Parameters
+    ----------
+    logger
+        Logger for clone activity.
+    """
+
+    def __init__(self, logger: FilteringBoundLogger) -> None:
+        self.logger = logger
+        self._root: Path | None = None
+        self._lock = asyncio.Lock()
+        self._current: dict[tuple[str, str], ClonedRepo] = {}
+        self._refs: dict[Path, int] = {}
+        self._count = 0
+        self.clones = 0
+        """Number of ``git clone`` runs so far (for tests and metrics)."""
+
+    async def acquire(self, url: str, ref: str) -> ClonedRepo:
+        """Return the current clone of ``url`` at ``ref``, cloning it if needed.
+
+        Raises
+        ------
+        RepoCloneError
+            A git command failed or timed out.
+        """
+        async with self._lock:
+            key = (url, ref)
+            repo = self._current.get(key)
+            if repo is None:
+                repo = await self._clone(url, ref)
+                self._current[key] = repo
+            else:
+                self.logger.debug("Returning repo from cache", url=url, ref=ref)
+            self._refs[repo.path] = self._refs.get(repo.path, 0) + 1
+            return repo
+
+    async def release(self, repo: ClonedRepo, *, invalidate: bool = False) -> None:
+        """Give a clone back; with ``invalidate``, the next :meth:`acquire` re-clones."""
+        async with self._lock:
+            key = (repo.url, repo.ref)
+            if invalidate and self._current.get(key) == repo:
+                del self._current[key]
+            count = self._refs.get(repo.path, 0) - 1
+            if count > 0:
+                self._refs[repo.path] = count
+                return
+            self._refs.pop(repo.path, None)
+            if self._current.get(key) != repo:
+                await asyncio.to_thread(shutil.rmtree, repo.path, True)
+
+    async def aclose(self) -> None:
+        """Delete every clone."""
+        async with self._lock:
+            self._current.clear()
+            self._refs.clear()
+            if self._root is not None:
+                await asyncio.to_thread(shutil.rmtree, self._root, True)
+                self._root = None
+
+    async def _clone(self, url: str, ref: str) -> ClonedRepo:
+        if self._root is None:
+            self._root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="mobu-notebooks-"))
+        self._count += 1
+        path = self._root / str(self._count)
+        source = url
+        if "://" not in url and not url.startswith("git@") and os.path.isdir(url):  # noqa: ASYNC240
+            source = os.path.abspath(url)  # noqa: ASYNC240
+        self.logger.info("Cloning notebook repository", url=url, ref=ref)
+        await _git("clone", "--quiet", "--no-checkout", source, str(path), url=url)
+        await _git("checkout", "--quiet", ref, "--", cwd=path, url=url)
+        head = await _git("rev-parse", "HEAD", cwd=path, url=url)
+        self.clones += 1
+        return ClonedRepo(url=url, ref=ref, hash=head.strip(), path=path)
+
+
+async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "LANG": "C",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        "git", *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(GIT_TIMEOUT):
+            out, err = await proc.communicate()
+    except (TimeoutError, asyncio.CancelledError):
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RepoCloneError(
+            f"git {args[0]} failed for {url}",
+            command=" ".join(("git", *args)),
+            returncode=proc.returncode,
+            stderr=err.decode(errors="replace")[-2000:],
+            repo=url,
+        )
+    return out.decode(errors="replace")
