@@ -15,9 +15,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from mobu.alerts.config import AlertsConfig
+from mobu.metrics.config import MetricsConfig
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
 from mobu.services.discovery import DiscoveryConfig
+from mobu.services.identity_providers import IdentityConfig
+from mobu.sinks.config import EventsConfig
 
 __all__ = [
     "AuthConfig",
@@ -140,15 +144,19 @@ class Config(BaseSettings):
         timedelta(seconds=30),
         description="Time a business has to acknowledge a stop before it is cancelled",
     )
-    identity: dict[str, Any] | None = Field(
+    identity: IdentityConfig | None = Field(
         None, description="Identity provider (who the monkeys are); none = no tokens"
     )
     discovery: DiscoveryConfig = Field(
         default_factory=DiscoveryConfig, description="Service discovery"
     )
-    alerts: dict[str, Any] | None = Field(None, description="Alert channels (Slack, Sentry)")
-    metrics: dict[str, Any] | None = Field(None, description="Prometheus metrics")
-    events: dict[str, Any] | None = Field(None, description="Event sinks (file, Kafka)")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, description="Alert channels (Slack, Sentry)"
+    )
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics")
+    events: EventsConfig = Field(
+        default_factory=EventsConfig, description="Event sinks (file, Kafka) and statistics"
+    )
 
     @model_validator(mode="after")
     def _check_replica(self) -> Self:

@@ -14,7 +14,9 @@ from mobu.services.alerts import Reporters
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.discovery import Discovery
 from mobu.services.identity import AnonymousIdentity, IdentityProvider
+from mobu.services.identity_providers import build_identity
 from mobu.services.manager import FlockManager
+from mobu.services.repo import RepoCache
 from mobu.services.resources import BusinessServices
 from mobu.storage.monkeylog import MonkeyLogDirectory
 
@@ -45,6 +47,16 @@ class ProcessContext:
         self.discovery = Discovery(config.discovery)
         self.services.provide("discovery", self.discovery)
         self.reporters = Reporters()
+        self.repo_cache = RepoCache(logger)
+        self.services.provide("repo_cache", self.repo_cache)
+        if identity is None and config.identity is not None:
+            hub = config.discovery.services.get("hub")
+            identity = build_identity(
+                config.identity,
+                hub_url=None if hub is None else str(hub),
+                http=self.services.http_client,
+                logger=logger,
+            )
         self.identity: IdentityProvider = identity or AnonymousIdentity()
         self.log_directory = (
             MonkeyLogDirectory(max_bytes=config.monkey_log_max_bytes)
@@ -82,7 +94,8 @@ class ProcessContext:
         try:
             await self.manager.__aexit__(exc_type, exc, tb)
         finally:
-            await self.services.aclose()
             await self.identity.aclose()
+            await self.repo_cache.aclose()
+            await self.services.aclose()
             if self.log_directory is not None:
                 self.log_directory.remove()
