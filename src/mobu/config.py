@@ -20,7 +20,6 @@ from mobu.metrics.config import MetricsConfig
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
 from mobu.services.discovery import DiscoveryConfig
-from mobu.services.identity_providers import IdentityConfig
 from mobu.sinks.config import EventsConfig
 
 __all__ = [
@@ -144,7 +143,7 @@ class Config(BaseSettings):
         timedelta(seconds=30),
         description="Time a business has to acknowledge a stop before it is cancelled",
     )
-    identity: IdentityConfig | None = Field(
+    identity: dict[str, Any] | None = Field(
         None, description="Identity provider (who the monkeys are); none = no tokens"
     )
     discovery: DiscoveryConfig = Field(

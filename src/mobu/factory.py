@@ -9,6 +9,7 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.config import Config
 from mobu.events import Events
+from mobu.metrics.observability import Observability
 from mobu.registry import BusinessRegistry, default_registry
 from mobu.services.alerts import Reporters
 from mobu.services.builder import MonkeyBuilder
@@ -47,6 +48,15 @@ class ProcessContext:
         self.discovery = Discovery(config.discovery)
         self.services.provide("discovery", self.discovery)
         self.reporters = Reporters()
+        self.observability = Observability(
+            events=self.events,
+            reporters=self.reporters,
+            logger=logger,
+            alerts=config.alerts,
+            metrics=config.metrics,
+            sinks=config.events,
+            environment_name=config.discovery.environment_name,
+        )
         self.repo_cache = RepoCache(logger)
         self.services.provide("repo_cache", self.repo_cache)
         if identity is None and config.identity is not None:
@@ -79,9 +89,12 @@ class ProcessContext:
             logger=logger,
             replica_count=config.replica_count,
             replica_index=config.replica_index,
+            stats=self.observability.stats,
         )
+        self.observability.bind(self.manager)
 
     async def __aenter__(self) -> Self:
+        await self.observability.start()
         await self.manager.__aenter__()
         return self
 
@@ -94,6 +107,7 @@ class ProcessContext:
         try:
             await self.manager.__aexit__(exc_type, exc, tb)
         finally:
+            await self.observability.aclose()
             await self.identity.aclose()
             await self.repo_cache.aclose()
             await self.services.aclose()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from mobu.models.timedelta import HumanTimedelta
 
@@ -65,3 +66,8 @@ class EventsConfig(BaseModel):
     statistics_window: HumanTimedelta = Field(
         timedelta(minutes=5), description="Sliding window of the latency statistics"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return {} if data is None else data

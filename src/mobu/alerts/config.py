@@ -1,0 +1,88 @@
+"""The ``alerts:`` configuration section: Slack incoming webhook and Sentry. Both optional."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from mobu.models.timedelta import HumanTimedelta
+
+__all__ = ["AlertsConfig", "SentryConfig", "SlackConfig"]
+
+
+class SlackConfig(BaseModel):
+    """Slack (or Mattermost) incoming webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: SecretStr = Field(
+        ...,
+        description="Incoming webhook URL (a secret: the URL is the credential)",
+        examples=["https://hooks.slack.com/services/T000/B000/XXXX"],
+    )
+    dedup_window: HumanTimedelta = Field(
+        timedelta(minutes=30),
+        description=(
+            "Failures with the same root cause (flock, error type, notebook, cell) within this"
+            " window give one alert, then one message with their count"
+        ),
+    )
+    failures: bool = Field(True, description="Alert on monkey failures")
+    recovery: bool = Field(True, description="Say when a flock with open alerts succeeds again")
+    api_errors: bool = Field(True, description="Report uncaught errors of the REST API")
+    status_interval: HumanTimedelta | None = Field(
+        timedelta(days=1),
+        description="Status summary of every flock, first one this long after start; null: off",
+    )
+    code_max_chars: int = Field(
+        800, ge=80, description="Code and output shown in an alert are truncated to this length"
+    )
+    timeout: HumanTimedelta = Field(timedelta(seconds=10), description="Timeout of each post")
+    queue_size: int = Field(100, ge=1, description="Messages waiting; beyond it they are dropped")
+
+    @model_validator(mode="after")
+    def _check_url(self) -> SlackConfig:
+        AnyHttpUrl(self.webhook.get_secret_value())
+        return self
+
+
+class SentryConfig(BaseModel):
+    """Sentry (or a Sentry-compatible server such as GlitchTip or bugsink)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dsn: SecretStr = Field(..., description="DSN of the Sentry project")
+    environment: str = Field("production", description="Sentry environment")
+    release: str | None = Field(None, description="Release reported with events")
+    traces_sample_rate: float | Literal["errors"] = Field(
+        0.0,
+        description=(
+            "Fraction of traces sent (0..1), or 'errors': only transactions tagged errored=true"
+        ),
+    )
+    attach_max_bytes: int = Field(
+        100_000, ge=1024, description="Size limit of each attachment (spawn log, traceback)"
+    )
+
+    @model_validator(mode="after")
+    def _check_rate(self) -> SentryConfig:
+        rate = self.traces_sample_rate
+        if isinstance(rate, float) and not 0 <= rate <= 1:
+            raise ValueError("traces_sample_rate must be between 0 and 1, or 'errors'")
+        return self
+
+
+class AlertsConfig(BaseModel):
+    """The ``alerts:`` section; with neither channel, failures are only logged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slack: SlackConfig | None = Field(None, description="Slack incoming webhook")
+    sentry: SentryConfig | None = Field(None, description="Sentry")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return {} if data is None else data

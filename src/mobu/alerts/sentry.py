@@ -1,0 +1,166 @@
+"""Sentry: monkey failures with tags, a fingerprint per root cause, and attachments."""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.types import Event, Hint
+from sentry_sdk.utils import event_from_exception
+from structlog.typing import FilteringBoundLogger
+
+from mobu.alerts.config import SentryConfig
+from mobu.alerts.redact import redact_text, redact_value, strip_ansi
+from mobu.services.alerts import FailureReport
+
+__all__ = ["SentryReporter"]
+
+_TAG_KEYS = {
+    "notebook": "notebook",
+    "cell": "cell",
+    "cell_id": "cell",
+    "phase": "phase",
+    "node": "node",
+    "image": "image",
+    "image_reference": "image_reference",
+    "image_description": "image_description",
+}
+_ATTACHMENT_KEYS = {"spawn_log": "spawn-log.txt", "output": "output.txt", "code": "code.txt"}
+
+
+def _before_send(event: Event, hint: Hint) -> Event | None:
+    """Last line of defence: redact credential-shaped text in every string of the event."""
+    redacted: Event = redact_value(dict(event))
+    return redacted
+
+
+def _only_errored(event: Event, hint: Hint) -> Event | None:
+    tags = event.get("tags") or {}
+    return event if str(tags.get("errored", "")).lower() == "true" else None
+
+
+class SentryReporter:
+    """Reports monkey failures (and uncaught API errors) to Sentry.
+
+    Events carry tags ``flock``, ``business``, ``notebook``, ``cell``, ``phase``, ``node``,
+    ``image_*`` when the error's context knows them, the user ``{username}``, the fingerprint
+    ``{{ default }}`` + flock/business/notebook/cell (one issue per failing cell), and as
+    attachments the traceback and, when present, the spawn progress log, the output and the code.
+    Nothing is sent once :meth:`aclose` started. Capturing only queues the event for the SDK's
+    background thread, so it never blocks a monkey.
+
+    Parameters
+    ----------
+    config
+        The ``alerts.sentry`` section.
+    logger
+        Logger.
+    """
+
+    def __init__(self, config: SentryConfig, *, logger: FilteringBoundLogger) -> None:
+        self.config = config
+        self._logger = logger.bind(channel="sentry")
+        self._closing = False
+        rate = config.traces_sample_rate
+        options: dict[str, Any] = {
+            "dsn": config.dsn.get_secret_value(),
+            "environment": config.environment,
+            "release": config.release,
+            "default_integrations": False,
+            "auto_enabling_integrations": False,
+            "include_local_variables": False,
+            "send_default_pii": False,
+            "before_send": _before_send,
+            "traces_sample_rate": 1.0 if rate == "errors" else rate,
+        }
+        if rate == "errors":
+            options["before_send_transaction"] = _only_errored
+        sentry_sdk.init(**options)
+        self.captured = 0
+
+    def failure(self, report: FailureReport) -> None:
+        """Capture one monkey failure."""
+        if self._closing:
+            return
+        secrets = report.secrets
+        context = report.context
+        with sentry_sdk.new_scope() as scope:
+            scope.set_tag("flock", report.flock or "(solitary)")
+            scope.set_tag("business", report.business)
+            scope.set_user({"username": report.monkey})
+            tags: dict[str, str] = {}
+            for key, tag in _TAG_KEYS.items():
+                value = context.get(key)
+                if value is not None and tag not in tags:
+                    tags[tag] = redact_text(strip_ansi(str(value)), secrets)[:200]
+            for tag, value in tags.items():
+                scope.set_tag(tag, value)
+            scope.fingerprint = [
+                "{{ default }}",
+                report.flock or "(solitary)",
+                report.business,
+                tags.get("notebook", ""),
+                tags.get("cell", ""),
+            ]
+            extra = {
+                k: v
+                for k, v in context.items()
+                if k not in _TAG_KEYS and k not in _ATTACHMENT_KEYS
+            }
+            if extra:
+                scope.set_context("mobu", redact_value(extra, secrets))
+            self._attach(scope, report)
+            self._capture(scope, report.error, secrets)
+
+    def api_error(self, method: str, path: str, error: BaseException) -> None:
+        """Capture an uncaught exception of a REST API handler."""
+        if self._closing:
+            return
+        with sentry_sdk.new_scope() as scope:
+            scope.set_tag("route", f"{method} {path}")
+            scope.fingerprint = ["{{ default }}", "api", method, path]
+            self._capture(scope, error, ())
+
+    def _attach(self, scope: sentry_sdk.Scope, report: FailureReport) -> None:
+        limit = self.config.attach_max_bytes
+        trace = "".join(traceback.format_exception(report.error))
+        text = redact_text(strip_ansi(trace), report.secrets)
+        scope.add_attachment(
+            bytes=text.encode()[-limit:], filename="traceback.txt", content_type="text/plain"
+        )
+        for key, filename in _ATTACHMENT_KEYS.items():
+            value = report.context.get(key)
+            if not value:
+                continue
+            if isinstance(value, list | tuple):
+                value = "\n".join(str(v) for v in value)
+            data = redact_text(strip_ansi(str(value)), report.secrets).encode()
+            scope.add_attachment(bytes=data[-limit:], filename=filename, content_type="text/plain")
+
+    def _capture(
+        self, scope: sentry_sdk.Scope, error: BaseException, secrets: tuple[str, ...]
+    ) -> None:
+        client = sentry_sdk.get_client()
+        event, hint = event_from_exception(
+            error, client_options=client.options, mechanism={"type": "mobu", "handled": True}
+        )
+        event = redact_value(event, secrets)
+        event["level"] = "error"
+        scope.capture_event(event, hint=hint)
+        self.captured += 1
+
+    async def flush(self, timeout: float = 5.0) -> None:
+        """Wait (in a thread) until queued events were sent."""
+        client = sentry_sdk.get_client()
+        await asyncio.to_thread(client.flush, timeout)
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Stop capturing, send what is queued (bounded) and close the client."""
+        self._closing = True
+        client = sentry_sdk.get_client()
+        try:
+            await asyncio.wait_for(asyncio.to_thread(client.close, timeout), timeout + 1)
+        except TimeoutError:
+            self._logger.warning("Closing the Sentry client timed out")

@@ -1,0 +1,32 @@
+"""``GET /metrics``: Prometheus text exposition (outside the API prefix)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from mobu.exceptions import ClientRequestError
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+class MetricsDisabledError(ClientRequestError):
+    """``metrics.enabled`` is false."""
+
+    error = "metrics_disabled"
+    status_code = 404
+
+    def __init__(self) -> None:
+        super().__init__("Metrics are disabled (metrics.enabled: false)", ("path",))
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Every ``mobu_*`` metric, rendered in the event loop (collectors read live state)."""
+    context = request.app.state.context
+    exporter = context.observability.metrics
+    if exporter is None:
+        raise MetricsDisabledError
+    return Response(exporter.render(), media_type=CONTENT_TYPE_LATEST)

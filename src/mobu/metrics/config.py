@@ -1,0 +1,57 @@
+"""The ``metrics:`` configuration section (Prometheus)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mobu.models.timedelta import HumanTimedelta
+
+__all__ = ["DEFAULT_BUCKETS", "MetricsConfig"]
+
+DEFAULT_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+)  # fmt: skip
+"""Event duration buckets (seconds): 1 ms to 10 minutes (lab spawns are slow)."""
+
+
+class MetricsConfig(BaseModel):
+    """Prometheus metrics served at ``GET /metrics``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Serve GET /metrics")
+    duration_buckets: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_BUCKETS),
+        description="Upper bounds (seconds) of the event duration histogram buckets",
+    )
+    max_label_values: int = Field(
+        200,
+        ge=1,
+        description="Distinct flock (and event) label values; further ones are labelled _other",
+    )
+    notebook_labels: bool = Field(
+        False,
+        description=(
+            "Opt in to mobu_notebook_duration_seconds labelled by notebook (one series per"
+            " notebook: keep off for large notebook repositories)"
+        ),
+    )
+    event_loop_lag_interval: HumanTimedelta = Field(
+        timedelta(seconds=1), description="How often the event-loop lag is sampled"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+    @field_validator("duration_buckets")
+    @classmethod
+    def _sorted(cls, value: list[float]) -> list[float]:
+        if not value or any(b <= 0 for b in value) or value != sorted(set(value)):
+            raise ValueError("duration_buckets must be positive and strictly increasing")
+        return value

@@ -1,0 +1,258 @@
+"""Prometheus metrics of mobu: every name starts with ``mobu_``.
+
+Label cardinality is bounded: flock and event labels are capped (``max_label_values``, then
+``_other``), outcomes are ``success``/``failure``, states are the monkey states; no label is per
+monkey. Per-notebook series exist only when ``notebook_labels`` is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import psutil
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from mobu.events import EventBase
+from mobu.metrics.config import MetricsConfig
+from mobu.metrics.lag import LagMonitor
+from mobu.models.monkey import MonkeyState
+
+if TYPE_CHECKING:
+    from mobu.services.manager import FlockManager
+    from mobu.sinks.queue import QueuedSink
+
+__all__ = ["MobuMetrics"]
+
+OTHER = "_other"
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class _CappedLabel:
+    """Maps label values to themselves until ``limit`` distinct ones were seen, then ``_other``."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self._limit:
+            return OTHER
+        self._seen.add(value)
+        return value
+
+
+class MobuMetrics:
+    """The metrics registry of one mobu process, and an event sink feeding it.
+
+    Parameters
+    ----------
+    config
+        The ``metrics:`` section.
+    """
+
+    def __init__(self, config: MetricsConfig) -> None:
+        self.config = config
+        disable_created_metrics()
+        self.registry = CollectorRegistry(auto_describe=True)
+        buckets = tuple(config.duration_buckets)
+        self.events_total = Counter(
+            "mobu_events",
+            "Events published, by flock, event type and outcome",
+            ["flock", "event", "outcome"],
+            registry=self.registry,
+        )
+        self.event_duration = Histogram(
+            "mobu_event_duration_seconds",
+            "Duration of the events that carry one, by flock, event type and outcome",
+            ["flock", "event", "outcome"],
+            buckets=buckets,
+            registry=self.registry,
+        )
+        self.notebook_duration: Histogram | None = None
+        if config.notebook_labels:
+            self.notebook_duration = Histogram(
+                "mobu_notebook_duration_seconds",
+                "Duration of notebook executions, by flock, notebook and outcome (opt-in)",
+                ["flock", "notebook", "outcome"],
+                buckets=buckets,
+                registry=self.registry,
+            )
+        self.event_loop_lag = Histogram(
+            "mobu_event_loop_lag_seconds",
+            "How late a timer callback runs: event-loop saturation of the load generator",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
+        self.lag_monitor = LagMonitor(config.event_loop_lag_interval, self.event_loop_lag.observe)
+        self._flock_label = _CappedLabel(config.max_label_values)
+        self._event_label = _CappedLabel(config.max_label_values)
+        self._children: dict[tuple[str | None, str, bool], tuple[Any, Any]] = {}
+        self._state = _StateCollector()
+        self.registry.register(self._state)
+
+    def bind(
+        self,
+        manager: FlockManager,
+        sinks: list[QueuedSink] | None = None,
+        extra: Callable[[], Iterable[Metric]] | None = None,
+    ) -> None:
+        """Read flock, monkey and sink state from these objects at scrape time."""
+        self._state.manager = manager
+        self._state.sinks = sinks if sinks is not None else []
+        self._state.extra = extra
+
+    def start(self) -> None:
+        """Start sampling the event-loop lag (in the running loop)."""
+        self._state.loop = asyncio.get_running_loop()
+        self.lag_monitor.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self.lag_monitor.stop()
+
+    def publish(self, name: str, payload: EventBase) -> None:
+        """Count an event and observe its duration (an :class:`~mobu.events.EventSink`)."""
+        success = getattr(payload, "success", True) is not False
+        key = (payload.flock, name, success)
+        children = self._children.get(key)
+        if children is None:
+            labels = (
+                self._flock_label(payload.flock or "solitary"),
+                self._event_label(name),
+                "success" if success else "failure",
+            )
+            children = (self.events_total.labels(*labels), self.event_duration.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        duration = getattr(payload, "duration", None)
+        if duration is not None:
+            seconds = duration.total_seconds()
+            children[1].observe(seconds)
+            if self.notebook_duration is not None and name == "notebook_execution":
+                self.notebook_duration.labels(
+                    self._flock_label(payload.flock or "solitary"),
+                    str(getattr(payload, "notebook", "")),
+                    "success" if success else "failure",
+                ).observe(seconds)
+
+    def render(self) -> bytes:
+        """Return the text exposition of every metric."""
+        return generate_latest(self.registry)
+
+
+class _StateCollector(Collector):
+    """Collects, at scrape time, what already exists elsewhere: counters of the businesses,
+    monkey states, flock start times, sink queues and process self-monitoring."""
+
+    def __init__(self) -> None:
+        self.manager: FlockManager | None = None
+        self.sinks: list[QueuedSink] = []
+        self.extra: Callable[[], Iterable[Metric]] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._process = psutil.Process(os.getpid())
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._flocks()
+        yield from self._sinks()
+        yield from self._process_metrics()
+        if self.extra is not None:
+            yield from self.extra()
+
+    def _flocks(self) -> Iterator[Metric]:
+        iterations = CounterMetricFamily(
+            "mobu_iterations",
+            "Business iterations by flock, business and outcome (a failed startup is a failure)",
+            labels=["flock", "business", "outcome"],
+        )
+        monkeys = GaugeMetricFamily(
+            "mobu_monkeys", "Monkeys by flock and state", labels=["flock", "state"]
+        )
+        started = GaugeMetricFamily(
+            "mobu_flock_start_time_seconds",
+            "When the flock finished starting (Unix time)",
+            labels=["flock", "business"],
+        )
+        flocks = GaugeMetricFamily("mobu_flocks", "Flocks running in this process")
+        manager = self.manager
+        names = manager.list_flocks() if manager is not None else []
+        flocks.add_metric([], len(names))
+        for name in names:
+            assert manager is not None
+            try:
+                flock = manager.get_flock(name)
+            except Exception:  # noqa: BLE001, S112 - stopped while scraping
+                continue
+            business = flock.config.business.type
+            successes = failures = 0
+            states = dict.fromkeys(MonkeyState, 0)
+            for monkey in flock.monkeys:
+                successes += monkey.business.success_count
+                failures += monkey.business.failure_count
+                states[monkey.state] += 1
+            iterations.add_metric([name, business, "success"], successes)
+            iterations.add_metric([name, business, "failure"], failures)
+            for state, count in states.items():
+                monkeys.add_metric([name, state.value], count)
+            if flock.start_time is not None:
+                started.add_metric([name, business], flock.start_time.timestamp())
+        yield from (iterations, monkeys, started, flocks)
+
+    def _sinks(self) -> Iterator[Metric]:
+        dropped = CounterMetricFamily(
+            "mobu_event_sink_dropped",
+            "Events a sink dropped: queue full, or the backend failed or timed out",
+            labels=["sink", "reason"],
+        )
+        written = CounterMetricFamily(
+            "mobu_event_sink_written", "Events a sink wrote", labels=["sink"]
+        )
+        queued = GaugeMetricFamily(
+            "mobu_event_sink_queued", "Events waiting in a sink's queue", labels=["sink"]
+        )
+        for sink in self.sinks:
+            for reason, count in sink.dropped.items():
+                dropped.add_metric([sink.name, reason], count)
+            written.add_metric([sink.name], sink.written)
+            queued.add_metric([sink.name], sink.queued)
+        yield from (dropped, written, queued)
+
+    def _process_metrics(self) -> Iterator[Metric]:
+        process = self._process
+        with process.oneshot():
+            rss = process.memory_info().rss
+            cpu = process.cpu_times()
+            fds = process.num_fds()
+            threads = process.num_threads()
+        yield GaugeMetricFamily(
+            "mobu_resident_memory_bytes", "Resident memory of the mobu process", value=rss
+        )
+        yield CounterMetricFamily(
+            "mobu_cpu_seconds", "CPU time of the mobu process", value=cpu.user + cpu.system
+        )
+        yield GaugeMetricFamily("mobu_open_fds", "Open file descriptors", value=fds)
+        yield GaugeMetricFamily("mobu_threads", "Threads of the mobu process", value=threads)
+        tasks = 0
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            try:
+                tasks = len(asyncio.all_tasks(loop))
+            except RuntimeError:
+                tasks = 0
+        yield GaugeMetricFamily("mobu_asyncio_tasks", "Tasks in the event loop", value=tasks)
