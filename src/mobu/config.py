@@ -20,6 +20,7 @@ from mobu.metrics.config import MetricsConfig
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
 from mobu.services.discovery import DiscoveryConfig
+from mobu.services.identity_providers import IdentityConfig
 from mobu.sinks.config import EventsConfig
 
 __all__ = [
@@ -143,7 +144,7 @@ class Config(BaseSettings):
         timedelta(seconds=30),
         description="Time a business has to acknowledge a stop before it is cancelled",
     )
-    identity: dict[str, Any] | None = Field(
+    identity: IdentityConfig | None = Field(
         None, description="Identity provider (who the monkeys are); none = no tokens"
     )
     discovery: DiscoveryConfig = Field(
