@@ -14,7 +14,7 @@ from fastapi.security import HTTPBearer
 from mobu.config import Config, load_config
 from mobu.dependencies.auth import AuthMiddleware
 from mobu.factory import ProcessContext
-from mobu.handlers import api, flocks, internal
+from mobu.handlers import api, flocks, internal, metrics
 from mobu.handlers.errors import install_error_handlers
 from mobu.logsetup import configure_logging, get_logger
 
@@ -72,6 +72,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     app.include_router(api.router, prefix=prefix, dependencies=dependencies)
     app.include_router(flocks.router, prefix=prefix, dependencies=dependencies)
     app.include_router(internal.router)
+    app.include_router(metrics.router)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware, config=config.auth)
     return app

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mobu.alerts import report_api_error
 from mobu.exceptions import ClientRequestError
 from mobu.services.resources import MissingServiceError
 
@@ -75,6 +76,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         error=f"{type(exc).__name__}",
         exc_info=exc,
     )
+    report_api_error(request.app.state, request.method, request.url.path, exc)
     return JSONResponse(
         error_body([], "Internal error; see the mobu log", "internal_error"), status_code=500
     )
