@@ -401,9 +401,7 @@ def git_http_app(root: Path, token: str) -> Any:
             "PATH_INFO", ""
         ).endswith("/git-receive-pack")
         if pushing and not _authorized(environ, token):
-            start_response(
-                "401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')]
-            )
+            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')])
             return [b"authentication required\n"]
         body = _read_body(environ)
         env = {
@@ -483,7 +481,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser(
         "serve",
-        help="start giftless and the git server, print their URLs (token: $MOBU_LFS_TOKEN or random)",
+        help="start giftless and the git server, print URLs (token: $MOBU_LFS_TOKEN or random)",
     )
     git = sub.add_parser("git-http", help="serve bare repositories (used by serve)")
     git.add_argument("--root", required=True, type=Path)
