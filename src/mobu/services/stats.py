@@ -129,7 +129,13 @@ class LogHistogram:
         for index in sorted(self._buckets):
             seen += self._buckets[index]
             while position < len(ranks) and ranks[position] < seen:
-                results.append(self._value(index))
+                rank = ranks[position]
+                if rank == self.count - 1:
+                    results.append(self.max)
+                elif rank == 0:
+                    results.append(self.min)
+                else:
+                    results.append(self._value(index))
                 position += 1
             if position == len(ranks):
                 break
