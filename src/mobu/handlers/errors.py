@@ -61,6 +61,11 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400:
+        # FastAPI's "There was an error parsing the body" (e.g. not UTF-8): a bad body, like
+        # any other, is a 422.
+        body = error_body(["body"], f"Invalid request body: {exc.detail}", "json_invalid")
+        return JSONResponse(body, status_code=422)
     default = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
     msg = str(exc.detail) if exc.detail else default
     body = error_body([], msg, _HTTP_TYPES.get(status, "http_error"))

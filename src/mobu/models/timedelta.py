@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Annotated, Any
@@ -37,13 +38,18 @@ _UNITS = {
 }
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*")
 _NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
+_ISO = re.compile(
+    r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+_ISO_SECONDS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 
 def parse_timedelta(value: Any) -> timedelta:
     """Parse seconds (number or numeric string) or a human duration string.
 
     Accepted forms: ``30``, ``"30"``, ``"1.5"``, ``"5m30s"``, ``"1h"``, ``"4h 3minutes"``,
-    ``"2w"``, ``"250ms"``. Negative durations are rejected.
+    ``"2w"``, ``"250ms"``, ISO 8601 (``"PT1M30S"``). Negative durations are rejected.
     """
     if isinstance(value, timedelta):
         result = value
@@ -52,10 +58,10 @@ def parse_timedelta(value: Any) -> timedelta:
             "a duration must be a number of seconds or a string such as '5m30s'"
         )
     elif isinstance(value, int | float):
-        result = timedelta(seconds=value)
+        result = _seconds(value)
     elif isinstance(value, str):
         number = _NUMBER.match(value)
-        result = timedelta(seconds=float(value)) if number else _parse_human(value)
+        result = _seconds(float(value)) if number else _parse_iso(value)
     else:
         raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
             "a duration must be a number of seconds or a string such as '5m30s'"
@@ -63,6 +69,25 @@ def parse_timedelta(value: Any) -> timedelta:
     if result < timedelta(0):
         raise ValueError("a duration must not be negative")
     return result
+
+
+_MAX_SECONDS = 10 * 365 * 86400
+"""Longest accepted duration (ten years): beyond that it is a mistake, and timedelta overflows."""
+
+
+def _seconds(value: float) -> timedelta:
+    if not math.isfinite(value) or abs(value) > _MAX_SECONDS:
+        raise ValueError("a duration must be at most ten years")
+    return timedelta(seconds=value)
+
+
+def _parse_iso(value: str) -> timedelta:
+    """ISO 8601 durations (pydantic renders timedelta defaults in JSON schemas as "PT1M")."""
+    text = value.strip().upper()
+    iso = _ISO.match(text)
+    if iso is None or text in ("P", "PT") or text.endswith("T"):
+        return _parse_human(value)
+    return _seconds(sum(_ISO_SECONDS[k] * float(v) for k, v in iso.groupdict().items() if v))
 
 
 def _parse_human(value: str) -> timedelta:
@@ -80,7 +105,7 @@ def _parse_human(value: str) -> timedelta:
             raise ValueError(f"invalid duration {value!r}: unknown unit {match.group(2)!r}")
         total += float(match.group(1)) * _UNITS[unit]
         pos = match.end()
-    return timedelta(seconds=total)
+    return _seconds(total)
 
 
 HumanTimedelta = Annotated[
