@@ -185,10 +185,10 @@ def success_percent(successes: int, failures: int) -> str:
     total = successes + failures
     if total == 0:
         return "100.00"
-    percent = 100 * successes / total
-    if 99.995 < percent < 100:
+    text = f"{100 * successes / total:.2f}"
+    if failures and text == "100.00":
         return "99.99"
-    return f"{percent:.2f}"
+    return text
 
 
 def format_status(summaries: list[FlockSummary], environment: str | None) -> dict[str, Any] | None:
