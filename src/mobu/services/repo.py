@@ -3,12 +3,15 @@
 Every monkey of a flock (and of other flocks with the same repository) shares one clone. A
 refresh invalidates the entry: the first monkey to ask again re-clones, the others get that new
 clone, and the old directory is removed when its last user lets it go. Local paths and
-``file://`` URLs work like remote ones (``git clone`` handles them).
+``file://`` URLs work like remote ones (``git clone`` handles them); a local directory that is
+not a git repository (such as ``examples/notebooks``) is copied instead, and its "hash" is a
+digest of its contents.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import tempfile
@@ -106,14 +109,34 @@ class RepoCache:
         self._count += 1
         path = self._root / str(self._count)
         source = url
-        if "://" not in url and not url.startswith("git@") and os.path.isdir(url):  # noqa: ASYNC240
-            source = os.path.abspath(url)  # noqa: ASYNC240
+        local = url.removeprefix("file://") if url.startswith("file://") else url
+        if "://" not in local and not url.startswith("git@") and os.path.isdir(local):  # noqa: ASYNC240
+            source = os.path.abspath(local)  # noqa: ASYNC240
+            if not _is_git_repository(Path(source)):
+                self.logger.info("Copying local notebook directory", url=url)
+                digest = await asyncio.to_thread(_copy_directory, Path(source), path)
+                self.clones += 1
+                return ClonedRepo(url=url, ref=ref, hash=f"local-{digest}", path=path)
         self.logger.info("Cloning notebook repository", url=url, ref=ref)
         await _git("clone", "--quiet", "--no-checkout", source, str(path), url=url)
         await _git("checkout", "--quiet", ref, "--", cwd=path, url=url)
         head = await _git("rev-parse", "HEAD", cwd=path, url=url)
         self.clones += 1
         return ClonedRepo(url=url, ref=ref, hash=head.strip(), path=path)
+
+
+def _is_git_repository(path: Path) -> bool:
+    return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())
+
+
+def _copy_directory(source: Path, dest: Path) -> str:
+    """Copy a plain directory of notebooks; return a digest of its contents."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".git", ".ipynb_checkpoints"))
+    digest = hashlib.sha256()
+    for file in sorted(p for p in dest.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(dest)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 async def _git(*args: str, url: str, cwd: Path | None = None) -> str:

@@ -227,6 +227,7 @@ class LocalJupyterServer(_Launched):
             "--ServerApp.open_browser=False",
             f"--ServerApp.root_dir={root}",
             f"--ServerApp.base_url={self.base_path}",
+            "--ServerApp.iopub_data_rate_limit=1e12",
         ]
         if os.geteuid() == 0:
             argv.append("--allow-root")

@@ -76,7 +76,7 @@ def execute_request(code: str, session: str, username: str) -> KernelMessage:
             "store_history": False,
             "user_expressions": {},
             "allow_stdin": False,
-            "stop_on_error": True,
+            "stop_on_error": False,  # one request at a time: nothing queued to abort
         },
     )
 
@@ -117,12 +117,14 @@ def decode_message(frame: bytes | str) -> KernelMessage:
         if isinstance(frame, str):
             return _decode_json(frame)
         return _decode_binary(frame)
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise JupyterProtocolError(f"Unparsable kernel message: {exc}") from exc
 
 
 def _decode_json(frame: str) -> KernelMessage:
     data = json.loads(frame)
+    if not isinstance(data, dict):
+        raise TypeError("a JSON frame must be an object")
     return KernelMessage(
         channel=str(data.get("channel", "")),
         header=data["header"],

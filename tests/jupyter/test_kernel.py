@@ -1,0 +1,119 @@
+"""The lab client and kernel websocket against a real, bare ``jupyter server``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import psutil
+import pytest
+
+from mobu.storage.jupyter import (
+    CodeExecutionError,
+    ExecutionTimeoutError,
+    JupyterWebError,
+    KernelConnectionError,
+    LabClient,
+)
+from mobu.storage.jupyter.kernel import WireProtocol
+from mobu.testing.hub import LocalJupyterServer
+
+pytestmark = pytest.mark.jupyter
+
+
+@pytest.mark.parametrize(("protocol", "binary"), [("v1", True), ("legacy", False), ("auto", True)])
+async def test_execute_both_framings(lab: LabClient, protocol: WireProtocol, binary: bool) -> None:
+    lab.protocol = protocol
+    session = await lab.create_session()
+    channel = await lab.open_kernel(session)
+    try:
+        assert channel.binary is binary
+        result = await channel.execute("import sys\nprint(1+1)\nprint('e', file=sys.stderr)\n6*7")
+        assert result.stdout == "2\n"
+        assert result.stderr == "e\n"
+        assert result.result == "42"
+        assert "execute_reply" in result.message_types
+        big = await channel.execute("print('x' * 3_000_000, end='')")
+        assert len(big.stdout) == 3_000_000
+    finally:
+        await channel.close()
+        await lab.delete_session(session)
+    assert "execute" in lab.timings.last
+    assert "websocket_open" in lab.timings.last
+
+
+async def test_error_has_stripped_traceback(lab: LabClient) -> None:
+    session = await lab.create_session()
+    channel = await lab.open_kernel(session)
+    try:
+        with pytest.raises(CodeExecutionError) as info:
+            await channel.execute("def f():\n    return 1/0\nf()")
+        error = info.value
+        assert error.ename == "ZeroDivisionError"
+        assert error.status == "error"
+        assert error.traceback is not None
+        assert "\x1b[" not in error.traceback
+        assert "return 1/0" in error.traceback
+        assert "ZeroDivisionError" in str(error)
+        assert error.alert_context()["code"].endswith("f()")
+        after = await channel.execute("print('still alive')")
+        assert after.stdout == "still alive\n"
+    finally:
+        await channel.close()
+        await lab.delete_session(session)
+
+
+async def test_timeout_then_interrupt(lab: LabClient) -> None:
+    session = await lab.create_session()
+    channel = await lab.open_kernel(session)
+    try:
+        with pytest.raises(ExecutionTimeoutError):
+            await channel.execute("import time\ntime.sleep(600)", timeout=0.5)
+        await lab.interrupt_kernel(session)
+        result = await channel.execute("print('after interrupt')", timeout=60)
+        assert result.stdout == "after interrupt\n"
+    finally:
+        await channel.close()
+        await lab.delete_session(session)
+
+
+def _kernel_process(server: LocalJupyterServer, kernel_id: str) -> psutil.Process:
+    for proc in server.processes():
+        try:
+            if any(kernel_id in arg for arg in proc.cmdline()):
+                return proc
+        except psutil.NoSuchProcess:
+            continue
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+async def test_kernel_killed_mid_execution(
+    lab: LabClient, jupyter_server: LocalJupyterServer
+) -> None:
+    session = await lab.create_session()
+    channel = await lab.open_kernel(session)
+    try:
+        started = await channel.execute("print('ready')")
+        assert started.stdout == "ready\n"
+        running = asyncio.create_task(channel.execute("import time\ntime.sleep(600)", timeout=120))
+        _kernel_process(jupyter_server, session.kernel_id).kill()
+        with pytest.raises(KernelConnectionError):
+            await running
+    finally:
+        await channel.close()
+        # The server may still be restarting the killed kernel (500 then); its shutdown at the
+        # end of the session stops the restarted kernel, which the leak check verifies.
+        with contextlib.suppress(JupyterWebError):
+            await lab.delete_session(session)
+
+
+async def test_bad_token_and_unknown_kernel(lab: LabClient, jupyter_server: LocalJupyterServer) -> None:
+    bad = LabClient(jupyter_server.url, "wrong", username="bot-mobu-x", http=lab.api.http)
+    with pytest.raises(JupyterWebError) as info:
+        await bad.status()
+    assert info.value.status == 403
+    assert "wrong" not in str(info.value.alert_context())
+    session = await lab.create_session()
+    await lab.delete_session(session)
+    with pytest.raises(KernelConnectionError, match="Cannot open kernel websocket"):
+        await lab.open_kernel(session)
