@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +25,7 @@ from mobu.services.resources import BusinessServices
 from mobu.storage.git import GitCommandError
 from mobu.testing.lfs import LfsServers, lfs_unavailable_reason
 
-from .conftest import TOKEN
+from .conftest import TOKEN, black_hole, group_members, survivors
 
 REASON = lfs_unavailable_reason()
 pytestmark = [pytest.mark.lfs, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
@@ -141,39 +138,9 @@ async def test_lfs_server_down(logger: FilteringBoundLogger) -> None:
     assert [e.success for e in events.recorder.published("git_lfs_check")] == [False]  # type: ignore[attr-defined]
 
 
-@asynccontextmanager
-async def black_hole() -> AsyncIterator[tuple[int, asyncio.Event]]:
-    """A server that accepts connections and never answers; the event fires on the first one."""
-    connected = asyncio.Event()
-    writers: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        connected.set()
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield port, connected
-    finally:
-        server.close()
-        for writer in writers:
-            writer.close()
-        await server.wait_closed()
-
-
-def group_members(pgids: set[int]) -> list[int]:
-    members = []
-    for proc in psutil.process_iter():
-        try:
-            if os.getpgid(proc.pid) in pgids and proc.status() != psutil.STATUS_ZOMBIE:
-                members.append(proc.pid)
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return members
-
-
-async def test_stop_during_push(logger: FilteringBoundLogger) -> None:
+async def test_stop_during_push(
+    logger: FilteringBoundLogger, capture: CapturingLogger
+) -> None:
     """Stopping while git-lfs waits on a hung LFS server kills git and its children at once."""
     registry = BusinessRegistry({"GitLFS": GitLFS})
     builder = MonkeyBuilder(
@@ -204,5 +171,6 @@ async def test_stop_during_push(logger: FilteringBoundLogger) -> None:
                 await monkey.stop()
         assert monkey.state == MonkeyState.FINISHED
         assert business.stopping
-        assert group_members(pgids) == []
+        assert await survivors(pgids) == []
         assert business.failure_count == 0
+        assert "did not stop within grace" not in logged_text(capture), "stopped by itself"

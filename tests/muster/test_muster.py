@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import structlog
+from structlog.testing import CapturingLogger
 
 from mobu.events import Events, MusterExecution
 from mobu.models.business.config import BusinessConfig
@@ -170,6 +173,10 @@ async def test_stop_while_hung() -> None:
     """A monkey whose Muster request hangs stops at once, without waiting for the timeout."""
     registry = BusinessRegistry({"Muster": Muster})
     services = BusinessServices()
+    capture = CapturingLogger()
+    logger = structlog.wrap_logger(
+        capture, wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG), processors=[]
+    )
     async with hung_server() as (url, connected):
         services.provide(
             "discovery", Discovery(DiscoveryConfig.model_validate({"services": {"muster": url}}))
@@ -179,7 +186,7 @@ async def test_stop_while_hung() -> None:
             services=services,
             events=Events(),
             reporters=Reporters(),
-            logger=null_logger(),
+            logger=logger,
             log_directory=None,
             stop_grace=timedelta(seconds=30),
         )
@@ -196,6 +203,7 @@ async def test_stop_while_hung() -> None:
                 await monkey.stop()
         assert monkey.state == MonkeyState.FINISHED
         assert monkey.business.failure_count == 0
+        assert "did not stop within grace" not in repr(capture.calls), "stopped by itself"
     await services.aclose()
 
 
