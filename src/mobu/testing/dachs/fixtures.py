@@ -1,7 +1,7 @@
 """The synthetic data DaCHS serves for tests and the demo: a star catalogue and a few images.
 
 The catalogue ``synth.main`` (``id``, ``object_id``, ``ra``, ``dec``, ``mag``, ``flux``) covers
-the box ra 50–70°, dec −40…−30°, like the fields of the shipped ``demo`` query set. The images are
+the box ra 50-70°, dec -40..-30°, like the fields of the shipped ``demo`` query set. The images are
 tiny FITS files published to ObsCore, so the site-wide SIA v2 service finds them.
 """
 
@@ -50,7 +50,7 @@ IMAGES = (
 
 _IMAGE_PIXELS = 64
 _IMAGE_SCALE = 0.01
-"""Degrees per pixel: each image covers 0.64° × 0.64°."""
+"""Degrees per pixel: each image covers 0.64° * 0.64°."""
 
 
 def object_ids(rows: int) -> list[int]:
@@ -59,7 +59,7 @@ def object_ids(rows: int) -> list[int]:
 
 
 def _catalog_csv(rows: int) -> str:
-    rng = random.Random(_SEED)
+    rng = random.Random(_SEED)  # noqa: S311 - reproducible test data
     min_ra, max_ra, min_dec, max_dec = CATALOG_BOX
     sin_min, sin_max = math.sin(math.radians(min_dec)), math.sin(math.radians(max_dec))
     lines = ["id,object_id,ra,dec,mag,flux"]

@@ -22,13 +22,13 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+import httpx
 
 from mobu.testing.dachs.fixtures import write_fixtures
 
@@ -109,12 +109,20 @@ class _Account:
 
     name: str
 
-    def kwargs(self) -> dict[str, object]:
-        """Keyword arguments of :class:`subprocess.Popen` that switch to this account."""
-        if os.geteuid() != 0:
-            return {}
-        entry = pwd.getpwnam(self.name)
-        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    @property
+    def uid(self) -> int | None:
+        """UID to switch to, or None when not root (then no switch)."""
+        return pwd.getpwnam(self.name).pw_uid if os.geteuid() == 0 else None
+
+    @property
+    def gid(self) -> int | None:
+        """GID to switch to, or None when not root."""
+        return pwd.getpwnam(self.name).pw_gid if os.geteuid() == 0 else None
+
+    @property
+    def extra_groups(self) -> list[int] | None:
+        """Supplementary groups: none when switching (drops root's), else unchanged."""
+        return [] if os.geteuid() == 0 else None
 
     def env(self, extra: dict[str, str]) -> dict[str, str]:
         """Environment of a child: a minimal one plus ``extra``."""
@@ -122,7 +130,7 @@ class _Account:
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
-            "HOME": home if os.path.isdir(home) else "/tmp",
+            "HOME": home if os.path.isdir(home) else "/",
         }
         env.update(extra)
         return env
@@ -249,7 +257,9 @@ class DachsServer:
                 env=account.env(env),
                 cwd=self.directory,
                 start_new_session=True,
-                **account.kwargs(),  # type: ignore[arg-type]
+                user=account.uid,
+                group=account.gid,
+                extra_groups=account.extra_groups,
             )
         self._processes.append(process)
         return process
@@ -268,7 +278,9 @@ class DachsServer:
                 cwd=self.directory,
                 check=False,
                 timeout=300,
-                **account.kwargs(),  # type: ignore[arg-type]
+                user=account.uid,
+                group=account.gid,
+                extra_groups=account.extra_groups,
             )
         if result.returncode != 0:
             raise DachsError(f"{step} failed (exit {result.returncode}):\n{_tail(logfile)}")
@@ -281,7 +293,7 @@ class DachsServer:
         for path in (data, sockets):
             path.mkdir(mode=0o700)
             account.chown(path)
-        os.chmod(sockets, 0o755)
+        os.chmod(sockets, 0o755)  # noqa: S103 - DaCHS (another user) connects through it
         pwfile = self.directory / "pgpass.tmp"
         pwfile.write_text(password + "\n")
         account.chown(pwfile)
@@ -329,7 +341,8 @@ class DachsServer:
             if ready.returncode == 0:
                 break
             if postgres.poll() is not None or time.monotonic() > deadline:
-                raise DachsError(f"PostgreSQL did not start:\n{_tail(self.directory / 'postgres.log')}")
+                log = _tail(self.directory / "postgres.log")
+                raise DachsError(f"PostgreSQL did not start:\n{log}")
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
         self._run(
@@ -384,10 +397,9 @@ class DachsServer:
         delay = 0.1
         while True:
             try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if b"true</avl:available>" in response.read():
-                        return True
-            except (OSError, urllib.error.URLError):
+                if b"true</avl:available>" in httpx.get(url, timeout=5).content:
+                    return True
+            except httpx.HTTPError:
                 pass
             log = self.directory / "dachs.log"
             if web.poll() is not None:
@@ -404,49 +416,30 @@ class DachsServer:
     def _warm_up(self, deadline: float) -> None:
         query = "SELECT TOP 1 object_id FROM synth.main"
         self.sync_query(query)
-        job = self._post(f"{self.tap_url}/async", {"LANG": "ADQL", "QUERY": query})
-        self._post(f"{job}/phase", {"PHASE": "RUN"})
         remaining = max(1, int(deadline - time.monotonic()))
-        with urllib.request.urlopen(f"{job}?WAIT={min(remaining, 60)}", timeout=remaining + 5):
-            pass
-        self.delete_job(job)
+        with httpx.Client(timeout=remaining + 5, follow_redirects=True) as client:
+            job = str(
+                client.post(f"{self.tap_url}/async", data={"LANG": "ADQL", "QUERY": query}).url
+            )
+            client.post(f"{job}/phase", data={"PHASE": "RUN"})
+            client.get(job, params={"WAIT": str(min(remaining, 60))})
+            client.delete(job, follow_redirects=False)
 
     # Helpers for tests ------------------------------------------------------------------------
-
-    def _post(self, url: str, data: dict[str, str]) -> str:
-        body = urllib.parse.urlencode(data).encode()
-        with urllib.request.urlopen(url, data=body, timeout=60) as response:
-            return str(response.url)
 
     def sync_query(self, query: str) -> str:
         """Run an ADQL query through ``/tap/sync`` and return the CSV result."""
         data = {"LANG": "ADQL", "QUERY": query, "RESPONSEFORMAT": "csv"}
-        body = urllib.parse.urlencode(data).encode()
-        with urllib.request.urlopen(f"{self.tap_url}/sync", data=body, timeout=60) as response:
-            text: str = response.read().decode()
-            return text
+        response = httpx.post(f"{self.tap_url}/sync", data=data, timeout=60)
+        response.raise_for_status()
+        return response.text
 
     def async_jobs(self) -> list[str]:
-        """Return the URLs of the jobs in the UWS job list of ``/tap/async``."""
-        import xml.etree.ElementTree as ET
-
-        with urllib.request.urlopen(f"{self.tap_url}/async", timeout=30) as response:
-            tree = ET.fromstring(response.read())
-        jobs = []
-        for ref in tree.iter("{http://www.ivoa.net/xml/UWS/v1.0}jobref"):
-            href = ref.get("{http://www.w3.org/1999/xlink}href")
-            jobs.append(href or f"{self.tap_url}/async/{ref.get('id')}")
-        return jobs
-
-    def delete_job(self, job_url: str) -> None:
-        """Delete one UWS job."""
-        request = urllib.request.Request(job_url, method="DELETE")
-        try:
-            with urllib.request.urlopen(request, timeout=30):
-                pass
-        except urllib.error.HTTPError as exc:
-            if exc.code not in (303, 404):
-                raise
+        """Return the ids of the jobs in the UWS job list of ``/tap/async``."""
+        response = httpx.get(f"{self.tap_url}/async", timeout=30)
+        response.raise_for_status()
+        tree = ET.fromstring(response.content)  # noqa: S314 - our own local server
+        return [str(ref.get("id")) for ref in tree.iter() if ref.tag.endswith("jobref")]
 
     # Stopping ---------------------------------------------------------------------------------
 

@@ -1,0 +1,244 @@
+"""SIAQuerySetRunner: random SIA v2 queries (POS circle and TIME range) through pyvo.
+
+The parameters come from a params file: ``mobu/data/siaquerysets/<name>/params.yaml`` for a
+shipped set, or a path of one's own (:class:`SIAQuerySetParams`). Positions are drawn uniformly
+inside the configured box.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Self
+
+import pyvo
+import yaml
+from astropy.time import Time
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
+
+from mobu.events import Events, SIAQuery
+from mobu.exceptions import BusinessError
+from mobu.models.business.base import BusinessData, BusinessOptions
+from mobu.models.timedelta import HumanTimedelta
+from mobu.models.user import AuthenticatedUser
+from mobu.services.business.base import Business, StopRequestedError
+from mobu.services.business.tap import SOCKET_SLACK
+from mobu.services.discovery import Discovery, DiscoveryError
+from mobu.storage.vo import BlockingCalls, make_session
+
+__all__ = [
+    "SIAClientError",
+    "SIAQueryError",
+    "SIAQuerySetParams",
+    "SIAQuerySetRunner",
+    "SIAQuerySetRunnerOptions",
+    "load_sia_params",
+]
+
+
+class SIAQuerySetParams(BaseModel):
+    """Params file of an SIA query set: where and when to search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_ra: float = Field(52.0, ge=0, le=360)
+    max_ra: float = Field(72.0, ge=0, le=360)
+    min_dec: float = Field(-44.0, ge=-90, le=90)
+    max_dec: float = Field(-28.0, ge=-90, le=90)
+    min_radius: float = Field(0.003, gt=0, description="Smallest search radius (degrees)")
+    radius_range: float = Field(0.05, ge=0, description="Radius = min_radius + U * radius_range")
+    start_time: float = Field(60550.31803461111, description="Start of the TIME range (MJD)")
+    end_time: float = Field(60550.31838182871, description="End of the TIME range (MJD)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.min_ra > self.max_ra or self.min_dec > self.max_dec:
+            raise ValueError("min_ra/min_dec must not exceed max_ra/max_dec")
+        if self.start_time > self.end_time:
+            raise ValueError("start_time must not be after end_time")
+        return self
+
+    def generate(self, rng: random.Random) -> dict[str, Any]:
+        """Draw one query: ``ra``, ``dec``, ``radius`` and ``time`` (start, end as MJD)."""
+        return {
+            "ra": rng.uniform(self.min_ra, self.max_ra),
+            "dec": rng.uniform(self.min_dec, self.max_dec),
+            "radius": self.min_radius + rng.random() * self.radius_range,
+            "time": [self.start_time, self.end_time],
+        }
+
+
+def load_sia_params(name: str) -> SIAQuerySetParams:
+    """Load a shipped set's params (by name) or a params file or directory (by path).
+
+    Raises
+    ------
+    ValueError
+        Not found, not YAML, or invalid.
+    """
+    shipped = Path(str(files("mobu").joinpath("data", "siaquerysets")))
+    path = shipped / name / "params.yaml"
+    if "/" in name or not path.is_file():
+        path = Path(name).expanduser()
+        if path.is_dir():
+            path = path / "params.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.name for p in shipped.iterdir() if p.is_dir()))
+        raise ValueError(f"no SIA query set {name!r}: not a shipped set ({known}) nor a file")
+    try:
+        return SIAQuerySetParams.model_validate(yaml.safe_load(path.read_text()) or {})
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ValueError(f"bad SIA params file {path}: {exc}") from exc
+
+
+class SIAQuerySetRunnerOptions(BusinessOptions):
+    """Options of SIAQuerySetRunner."""
+
+    dataset: str = Field(
+        "dp02", min_length=1, description="Dataset whose SIA service is queried", examples=["dp02"]
+    )
+    query_set: str = Field(
+        "demo",
+        description="Name of a shipped SIA query set, or path of a params.yaml (or its directory)",
+        examples=["demo"],
+    )
+    query_timeout: HumanTimedelta = Field(
+        timedelta(minutes=5), description="Longest time a query may take", examples=[60, "2m"]
+    )
+
+    @field_validator("query_set")
+    @classmethod
+    def _check_query_set(cls, value: str) -> str:
+        load_sia_params(value)
+        return value
+
+
+class SIAClientError(BusinessError):
+    """The SIA service could not be found or reached at startup."""
+
+
+class SIAQueryError(BusinessError):
+    """An SIA query failed or timed out."""
+
+
+def _mjd_to_datetime(mjd: float) -> datetime:
+    return datetime(1858, 11, 17, tzinfo=UTC) + timedelta(days=mjd)
+
+
+class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
+    """Runs a random SIA v2 search (position circle and time range) each iteration."""
+
+    options_model = SIAQuerySetRunnerOptions
+
+    def __init__(
+        self,
+        *,
+        options: SIAQuerySetRunnerOptions,
+        user: AuthenticatedUser,
+        events: Events,
+        logger: FilteringBoundLogger,
+        flock: str | None,
+        discovery: Discovery,
+    ) -> None:
+        super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
+        self._discovery = discovery
+        self._calls = BlockingCalls(f"sia-{user.username}")
+        self._timeout = options.query_timeout.total_seconds()
+        self._session = make_session(user.token, self._timeout + SOCKET_SLACK)
+        self._params = load_sia_params(options.query_set)
+        self._rng = random.Random()  # noqa: S311 - not cryptographic
+        self._sia: Any = None
+        self._url: str | None = None
+        self.running_query: dict[str, Any] | None = None
+
+    @override
+    async def startup(self) -> None:
+        dataset = self.options.dataset
+        try:
+            self._url = self._discovery.dataset_url(dataset, "sia")
+        except DiscoveryError as exc:
+            raise SIAClientError(f"SIA service not found: {exc}", dataset=dataset) from exc
+        self.logger.info("Starting SIA Query Set Runner", url=self._url, dataset=dataset)
+        self._session.close()
+        self._session = make_session(self.user.token, self._timeout + SOCKET_SLACK)
+        try:
+            async with self.interruptible(self.options.query_timeout):
+                self._sia = await self._calls.run(self._make_service, self._url)
+        except StopRequestedError:
+            raise
+        except Exception as exc:
+            reason = (
+                f"no answer within {self._timeout:g} s"
+                if isinstance(exc, TimeoutError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            raise SIAClientError(
+                f"Unable to create SIA client: {reason}", dataset=dataset, url=self._url
+            ) from exc
+
+    def _make_service(self, url: str) -> Any:
+        return pyvo.dal.SIA2Service(url, session=self._session)
+
+    def _search(self, query: dict[str, Any]) -> int:
+        start, end = (Time(t, format="mjd") for t in query["time"])
+        results = self._sia.search(
+            pos=(query["ra"], query["dec"], query["radius"]), time=(start, end)
+        )
+        return len(results)
+
+    @override
+    async def execute(self) -> None:
+        query = self._params.generate(self._rng)
+        self.running_query = query
+        self.logger.info(
+            "Running SIA query",
+            pos=[round(query["ra"], 6), round(query["dec"], 6), round(query["radius"], 6)],
+            time=[_mjd_to_datetime(t).isoformat() for t in query["time"]],
+        )
+        start = time.perf_counter()
+        try:
+            async with self.interruptible(self.options.query_timeout):
+                rows = await self._calls.run(self._search, query)
+        except StopRequestedError:
+            self.logger.info("SIA query interrupted by stop")
+            raise
+        except Exception as exc:
+            duration = time.perf_counter() - start
+            await self._publish(success=False, duration=duration)
+            reason = (
+                f"timed out after {self._timeout:g} s"
+                if isinstance(exc, TimeoutError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            self.logger.warning("SIA query failed", error=reason)
+            raise SIAQueryError(
+                f"SIA query failed: {reason}", query=query, dataset=self.options.dataset
+            ) from exc
+        finally:
+            self.running_query = None
+        duration = time.perf_counter() - start
+        await self._publish(success=True, duration=duration)
+        self.logger.info("SIA query finished", rows=rows, duration=round(duration, 3))
+
+    async def _publish(self, *, success: bool, duration: float) -> None:
+        await self.events.sia_query.publish(
+            SIAQuery(
+                **self.common_event_attrs(), success=success, duration=timedelta(seconds=duration)
+            )
+        )
+
+    @override
+    async def close(self) -> None:
+        self._calls.close()
+        self._session.close()
+
+    @override
+    def dump(self) -> BusinessData:
+        data: dict[str, Any] = super().dump().model_dump()
+        data["running_query"] = self.running_query
+        return BusinessData(**data)
