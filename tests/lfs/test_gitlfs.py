@@ -138,9 +138,7 @@ async def test_lfs_server_down(logger: FilteringBoundLogger) -> None:
     assert [e.success for e in events.recorder.published("git_lfs_check")] == [False]  # type: ignore[attr-defined]
 
 
-async def test_stop_during_push(
-    logger: FilteringBoundLogger, capture: CapturingLogger
-) -> None:
+async def test_stop_during_push(logger: FilteringBoundLogger, capture: CapturingLogger) -> None:
     """Stopping while git-lfs waits on a hung LFS server kills git and its children at once."""
     registry = BusinessRegistry({"GitLFS": GitLFS})
     builder = MonkeyBuilder(
