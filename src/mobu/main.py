@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,20 @@ from mobu.handlers import api, flocks, internal, metrics
 from mobu.handlers.errors import install_error_handlers
 from mobu.logsetup import configure_logging, get_logger
 
-__all__ = ["create_app"]
+__all__ = ["begin_shutdown", "create_app"]
+
+
+def begin_shutdown(app: FastAPI) -> None:
+    """Start stopping every flock now, before the server has drained its connections.
+
+    The server calls this as soon as it is told to exit; the lifespan shutdown then waits for
+    these stops before closing the process context. Does nothing before startup or when
+    already called.
+    """
+    context: ProcessContext | None = getattr(app.state, "context", None)
+    if context is None or getattr(app.state, "stopping", None) is not None:
+        return
+    app.state.stopping = asyncio.ensure_future(context.manager.stop_all())
 
 
 def create_app(config: Config | None = None, *, context: ProcessContext | None = None) -> FastAPI:
@@ -54,6 +68,12 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
             )
             yield
             logger.info("Shutting down: stopping all flocks")
+            stopping: asyncio.Future[None] | None = getattr(app.state, "stopping", None)
+            if stopping is not None:
+                try:
+                    await stopping
+                except Exception as exc:  # noqa: BLE001 - the context still stops the rest
+                    logger.error("Stopping flocks failed", error=f"{type(exc).__name__}: {exc}")
         logger.info("All flocks stopped")
 
     app = FastAPI(
@@ -66,6 +86,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         lifespan=lifespan,
     )
     app.state.config = config
+    app.state.stopping = None
     dependencies: list[Any] = []
     if config.auth.mode == "tokens":
         dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))

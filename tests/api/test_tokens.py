@@ -15,14 +15,14 @@ async def test_token_never_in_output(app_factory: AppFactory, events: Events) ->
         responses = [await client.put("/mobu/flocks", json=flock_body(count=2))]
         assert events.recorder is not None
         await events.recorder.wait_for("empty_loop", 2)
-        for path in [
+        paths = [
             "/mobu/flocks/test",
             "/mobu/flocks/test/monkeys/bot-mobu-testuser1",
             "/mobu/flocks/test/monkeys/bot-mobu-testuser1/log",
             "/mobu/flocks/test/summary",
             "/mobu/summary",
-        ]:
-            responses.append(await client.get(path))
+        ]
+        responses.extend([await client.get(path) for path in paths])
         body = {"user": {"username": "bot-mobu-solo"}, "business": {"type": "EmptyLoop"}}
         responses.append(await client.post("/mobu/run", json=body))
         for r in responses:

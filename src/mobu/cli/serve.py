@@ -18,8 +18,7 @@ from fastapi import FastAPI
 
 from mobu.cli.common import EXIT_BAD_INPUT, fail
 from mobu.config import Config, ConfigError, load_config
-from mobu.factory import ProcessContext
-from mobu.main import create_app
+from mobu.main import begin_shutdown, create_app
 
 __all__ = ["MobuServer", "run_server", "serve"]
 
@@ -89,16 +88,9 @@ class MobuServer(uvicorn.Server):
             self._on_ready(self.url)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Stop the flocks while uvicorn closes connections, then run the lifespan shutdown."""
-        context: ProcessContext | None = getattr(self.app.state, "context", None)
-        stopping = None
-        if context is not None:
-            stopping = asyncio.ensure_future(context.manager.stop_all())
-        try:
-            await super().shutdown(sockets=sockets)
-        finally:
-            if stopping is not None:
-                await stopping
+        """Start stopping the flocks, then let uvicorn close connections and run the lifespan."""
+        begin_shutdown(self.app)
+        await super().shutdown(sockets=sockets)
 
 
 def run_server(
