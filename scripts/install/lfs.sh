@@ -6,13 +6,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 VENV="$ROOT/.services/giftless-venv"
 STAMP="$VENV/.mobu-installed"
-# giftless 0.6.2 declares no dependencies: these are upstream's pins, with PyJWT 2.9.0 (2.10 rejects
-# giftless's upload tokens, so pushes fail with 401).
+# giftless 0.6.2 declares no dependencies: upstream's requirements, resolved and pinned exactly here.
+# PyJWT stays at 2.9.0: 2.10 rejects giftless's upload tokens ("sub": null), so pushes fail with 401.
 PACKAGES=(
-    "giftless==0.6.2" "figcan==0.0.4" "flask~=2.3" "flask-marshmallow~=0.15.0" "marshmallow~=3.21"
-    "webargs~=8.4" "flask-classful~=0.16" "werkzeug~=3.0" "pyyaml~=6.0" "PyJWT==2.9.0"
-    "python-dotenv~=1.0" "python-dateutil~=2.8" "typing-extensions" "cachetools~=5.3"
-    "importlib-metadata" "gunicorn==23.0.0"
+    giftless==0.6.2 figcan==0.0.4 Flask==2.3.3 Flask-Classful==0.16.0 flask-marshmallow==0.15.0
+    marshmallow==3.26.2 webargs==8.7.1 Werkzeug==3.1.9 PyYAML==6.0.4 PyJWT==2.9.0
+    python-dotenv==1.2.4 python-dateutil==2.9.0.post0 typing_extensions==4.16.0 cachetools==5.5.2
+    importlib_metadata==10.2.0 gunicorn==23.0.0 blinker==1.9.0 click==8.5.1 itsdangerous==2.2.0
+    Jinja2==3.1.6 MarkupSafe==3.0.4 packaging==26.4 six==1.17.0 zipp==4.1.2 lazy-importer==0.1.0
 )
 WANT="${PACKAGES[*]}"
 
