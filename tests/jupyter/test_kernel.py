@@ -107,7 +107,9 @@ async def test_kernel_killed_mid_execution(
             await lab.delete_session(session)
 
 
-async def test_bad_token_and_unknown_kernel(lab: LabClient, jupyter_server: LocalJupyterServer) -> None:
+async def test_bad_token_and_unknown_kernel(
+    lab: LabClient, jupyter_server: LocalJupyterServer
+) -> None:
     bad = LabClient(jupyter_server.url, "wrong", username="bot-mobu-x", http=lab.api.http)
     with pytest.raises(JupyterWebError) as info:
         await bad.status()

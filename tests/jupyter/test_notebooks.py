@@ -76,10 +76,10 @@ def test_invalid_notebook_and_config(tmp_path: Path) -> None:
     with pytest.raises(NotebookRepositoryError, match=r"Invalid notebook broken\.ipynb"):
         _find(root)
     (root / "mobu.yaml").write_text("collection_rules:\n  - type: keep_some\n    patterns: [x]\n")
-    with pytest.raises(NotebookRepositoryError, match="Error parsing config file: mobu.yaml"):
+    with pytest.raises(NotebookRepositoryError, match=r"Error parsing config file: mobu\.yaml"):
         load_repo_config(root)
     (root / "mobu.yaml").write_text("unknown_key: 1\n")
-    with pytest.raises(NotebookRepositoryError, match="mobu.yaml"):
+    with pytest.raises(NotebookRepositoryError, match=r"mobu\.yaml"):
         load_repo_config(root)
 
 

@@ -91,6 +91,7 @@ class NubladoBusiness(Business[T], Generic[T]):
         self.node: str | None = None
         self.phase: str | None = None
         self._lab: LabClient | None = None
+        self._lab_may_run = False
         self._session: LabSession | None = None
         self._timeout = options.jupyter_timeout.total_seconds()
 
@@ -125,6 +126,7 @@ class NubladoBusiness(Business[T], Generic[T]):
         async with self.step("hub_status"):
             stopped = await self.hub.is_stopped(self.user.username)
         if not stopped:
+            self._lab_may_run = True
             self.logger.info("Deleting pre-existing lab")
             try:
                 await self.delete_lab()
@@ -174,6 +176,7 @@ class NubladoBusiness(Business[T], Generic[T]):
             return
         await self._close_channel()
         self.logger.info("Deleting lab")
+        self._lab_may_run = False
         try:
             await self.hub.stop(self.user.username)
         except JupyterError as exc:
@@ -182,6 +185,13 @@ class NubladoBusiness(Business[T], Generic[T]):
     @override
     async def close(self) -> None:
         await self._close_channel()
+        if self.hub is not None and self._lab_may_run:
+            # After a failure without shutdown (no restart), do not leave the lab running.
+            self._lab_may_run = False
+            try:
+                await self.hub.stop(self.user.username)
+            except JupyterError as exc:
+                self.logger.warning("Unable to delete lab at close", error=str(exc))
 
     @override
     def dump(self) -> BusinessData:
@@ -230,6 +240,7 @@ class NubladoBusiness(Business[T], Generic[T]):
         messages: list[str] = []
         success = False
         try:
+            self._lab_may_run = True
             async with self.step("spawn_request"):
                 ready = await hub.spawn(self.user.username, self.options.spawn_options())
             if not ready:
@@ -303,6 +314,7 @@ class NubladoBusiness(Business[T], Generic[T]):
                 delay = min(delay * 2, 2.0)
             success = True
             self.image = None
+            self._lab_may_run = False
             self.logger.info("Lab successfully deleted")
         finally:
             duration = time.perf_counter() - start

@@ -1,0 +1,109 @@
+"""Running Jupyter businesses against the local hub through the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+
+from mobu.config import Config
+from mobu.events import EventBase, Events
+from mobu.factory import ProcessContext
+from mobu.models.flock import FlockConfig
+from mobu.services.alerts import FailureReport
+from mobu.services.flock import Flock
+from mobu.testing.hub import LocalHub
+
+WAIT = 120.0
+"""Generous bound on any wait for a lab-cycle event (spawns take 4-20 s on 2 cores)."""
+
+
+class FailureCollector:
+    """A failure reporter that lets tests wait for failures."""
+
+    def __init__(self) -> None:
+        self.reports: list[FailureReport] = []
+        self._changed = asyncio.Event()
+
+    def failure(self, report: FailureReport) -> None:
+        """Record a failure."""
+        self.reports.append(report)
+        self._changed.set()
+
+    async def wait_for(self, count: int = 1) -> list[FailureReport]:
+        """Wait until ``count`` failures were reported."""
+        async with asyncio.timeout(WAIT):
+            while len(self.reports) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.reports
+
+
+def hub_config(hub_url: str, admin_token: str, **extra: Any) -> Config:
+    """A configuration whose identity mints tokens on the hub."""
+    data: dict[str, Any] = {
+        "log_monkeys_to_file": True,
+        "stop_grace": 30,
+        "discovery": {"services": {"hub": hub_url}, "applications": extra.pop("applications", [])},
+        "identity": {"provider": "jupyterhub", "admin_token": admin_token},
+    }
+    data.update(extra)
+    return Config(**data)
+
+
+@asynccontextmanager
+async def running(
+    hub: LocalHub, **extra: Any
+) -> AsyncIterator[tuple[ProcessContext, Events, FailureCollector]]:
+    """A process context wired to ``hub`` with recorded events and failures."""
+    events = Events()
+    failures = FailureCollector()
+    context = ProcessContext(
+        hub_config(hub.url, hub.admin_token, **extra),
+        logger=structlog.get_logger("mobu-test"),
+        events=events,
+    )
+    context.reporters.add(failures)
+    async with context:
+        yield context, events, failures
+
+
+async def start(context: ProcessContext, **flock: Any) -> Flock:
+    """Start a flock from keyword arguments of :class:`FlockConfig`."""
+    return await context.manager.start_flock(FlockConfig.model_validate(flock))
+
+
+async def wait_events(events: Events, name: str, count: int = 1) -> list[EventBase]:
+    """Wait (bounded) for ``count`` events named ``name``."""
+    assert events.recorder is not None
+    async with asyncio.timeout(WAIT):
+        return await events.recorder.wait_for(name, count)
+
+
+async def wait_until(
+    events: Events, name: str, predicate: Callable[[list[EventBase]], bool]
+) -> list[EventBase]:
+    """Wait (bounded) until the events named ``name`` satisfy ``predicate``."""
+    assert events.recorder is not None
+    count = events.recorder.count(name)
+    async with asyncio.timeout(WAIT):
+        while True:
+            published = events.recorder.published(name)
+            if predicate(published):
+                return published
+            count += 1
+            await events.recorder.wait_for(name, count)
+
+
+FAST = {
+    "spawn_settle_time": 0,
+    "execution_idle_time": 0,
+    "idle_time": 0,
+    "error_idle_time": 1,
+    "delete_timeout": 60,
+    "spawn_timeout": 120,
+}
+"""Options that keep the lab cycle quick in tests."""
