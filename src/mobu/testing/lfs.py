@@ -8,7 +8,8 @@ descriptors (no port race):
 * the *write* port requires HTTP Basic credentials whose password is the configured token (the
   user name is ignored) and answers 401 otherwise, as an authenticating ingress does.
 
-The git smart-HTTP server wraps ``git http-backend`` (stdlib only); pushes need the same token.
+The git smart-HTTP server (:mod:`mobu.testing.githttp`) serves bare repositories; pushes need the
+same token.
 Run ``python -m mobu.testing.lfs`` to start both and print their URLs and token as JSON (the token
 is ``$MOBU_LFS_TOKEN`` or a random one); it stops them on SIGINT/SIGTERM.
 """
@@ -16,8 +17,6 @@ is ``$MOBU_LFS_TOKEN`` or a random one); it stops them on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hmac
 import json
 import os
 import secrets
@@ -31,9 +30,6 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 import httpx
 
@@ -332,7 +328,7 @@ async def run_lfs_servers(
             "PYTHONPATH": str(_SOURCE_ROOT),
             "MOBU_LFS_TOKEN": token,
         }
-        git_argv = [sys.executable, "-m", "mobu.testing.lfs", "git-http"]
+        git_argv = [sys.executable, "-m", "mobu.testing.githttp"]
         git_argv += ["--root", str(git_root), "--fd", str(git_sock.fileno())]
         git_log = base / "git-http.log"
         servers._processes.append(
@@ -361,101 +357,6 @@ def _supports_no_control_socket(venv: Path) -> bool:
     return False
 
 
-# The git smart-HTTP server (runs in its own process) -------------------------------------------
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    stream = environ["wsgi.input"]
-    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-        # wsgiref does not de-chunk, and git sends packs over http.postBuffer (1 MiB) chunked.
-        parts = []
-        while True:
-            size = int(stream.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                stream.readline()
-                break
-            parts.append(stream.read(size))
-            stream.readline()
-        return b"".join(parts)
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    return stream.read(length) if length else b""
-
-
-def _authorized(environ: dict[str, Any], token: str) -> bool:
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        password = base64.b64decode(value).decode().partition(":")[2]
-    except ValueError:
-        return False
-    return hmac.compare_digest(password.encode(), token.encode())
-
-
-def git_http_app(root: Path, token: str) -> Any:
-    """WSGI app serving the bare repositories under ``root``; pushes need ``token``."""
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        pushing = "git-receive-pack" in environ.get("QUERY_STRING", "") or environ.get(
-            "PATH_INFO", ""
-        ).endswith("/git-receive-pack")
-        if pushing and not _authorized(environ, token):
-            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')])
-            return [b"authentication required\n"]
-        body = _read_body(environ)
-        env = {
-            k: v for k, v in environ.items() if isinstance(v, str) and k != "HTTP_TRANSFER_ENCODING"
-        }
-        env.update(
-            CONTENT_LENGTH=str(len(body)),
-            GIT_PROJECT_ROOT=str(root),
-            GIT_HTTP_EXPORT_ALL="1",
-            REMOTE_USER="mobu",
-            GIT_CONFIG_NOSYSTEM="1",
-            PATH=os.environ.get("PATH", "/usr/bin:/bin"),
-        )
-        result = subprocess.run(
-            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
-        )
-        head, sep, out = result.stdout.partition(b"\r\n\r\n")
-        if not sep:
-            head, _, out = result.stdout.partition(b"\n\n")
-        status, headers = "200 OK", []
-        for line in head.decode("latin-1").splitlines():
-            key, _, value = line.partition(":")
-            if key.lower() == "status":
-                status = value.strip()
-            elif key:
-                headers.append((key, value.strip()))
-        start_response(status, headers)
-        return [out]
-
-    return app
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Do not log each request."""
-
-
-def _serve_git(root: Path, fd: int) -> None:
-    token = os.environ.get("MOBU_LFS_TOKEN", "")
-    server = _ThreadingServer(("127.0.0.1", 0), _QuietHandler, bind_and_activate=False)
-    server.socket.close()
-    server.socket = socket.socket(fileno=fd)
-    server.server_address = server.socket.getsockname()
-    server.server_name = "127.0.0.1"
-    server.server_port = server.server_address[1]
-    server.setup_environ()
-    server.set_app(git_http_app(root, token))
-    server.serve_forever()
-
-
 async def _serve_until_signal(token: str | None) -> None:
     async with run_lfs_servers(token) as servers:
         info = {
@@ -474,23 +375,12 @@ async def _serve_until_signal(token: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``serve`` (the default) or ``git-http --root DIR --fd N``."""
+    """Command line: start the servers, print their URLs, stop them on SIGINT/SIGTERM."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m mobu.testing.lfs", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser(
-        "serve",
-        help="start giftless and the git server, print URLs (token: $MOBU_LFS_TOKEN or random)",
-    )
-    git = sub.add_parser("git-http", help="serve bare repositories (used by serve)")
-    git.add_argument("--root", required=True, type=Path)
-    git.add_argument("--fd", required=True, type=int)
-    args = parser.parse_args(argv)
-    if args.command == "git-http":
-        _serve_git(args.root, args.fd)
-    else:
-        asyncio.run(_serve_until_signal(os.environ.get("MOBU_LFS_TOKEN") or None))
+    parser.parse_args(argv)
+    asyncio.run(_serve_until_signal(os.environ.get("MOBU_LFS_TOKEN") or None))
 
 
 if __name__ == "__main__":
