@@ -35,6 +35,32 @@ def begin_shutdown(app: FastAPI) -> None:
     app.state.stopping = asyncio.ensure_future(context.manager.stop_all())
 
 
+def _describe_options_openly(app: FastAPI) -> None:
+    """Describe ``business.options`` as an open object in the OpenAPI schema.
+
+    The options model depends on ``business.type`` (a plugin), so the static schema of the base
+    options would wrongly forbid every business's own keys; ``GET {prefix}/businesses`` gives
+    the schema of each type's options.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for name, component in schema.get("components", {}).get("schemas", {}).items():
+                if name.startswith("BusinessConfig") and "options" in component["properties"]:
+                    described = component["properties"]["options"]
+                    component["properties"]["options"] = {
+                        "type": "object",
+                        "additionalProperties": True,
+                        "title": "Options",
+                        "description": described.get("description", ""),
+                    }
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(config: Config | None = None, *, context: ProcessContext | None = None) -> FastAPI:
     """Create the application for ``config`` (default: from ``MOBU_*`` and the config file).
 
@@ -95,5 +121,6 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     app.include_router(internal.router)
     app.include_router(metrics.router)
     install_error_handlers(app)
+    _describe_options_openly(app)
     app.add_middleware(AuthMiddleware, config=config.auth)
     return app

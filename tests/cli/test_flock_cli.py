@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,28 @@ async def test_token(tmp_path: Path) -> None:
         )
         assert r.exit_code == 0, r.output
         assert "cli-secret-token" not in server.log
+
+
+async def test_every_option_from_environment(tmp_path: Path) -> None:
+    """Options without an explicit variable follow MOBU_<COMMAND>_<OPTION>; logs may be absent."""
+    from click.testing import CliRunner
+
+    config = {"log_monkeys_to_file": False}
+    async with mobu_server(tmp_path, config) as server:
+        spec = write_spec(tmp_path, count=1)
+        r = await invoke(mobu, ["flock", "start", str(spec), "--url", server.url])
+        assert r.exit_code == 0, r.output
+        runner = CliRunner()
+        env = {"MOBU_URL": server.url, "MOBU_JSON": "1"}
+        r = await asyncio.to_thread(
+            runner.invoke, mobu, ["flock", "list"], env=env, auto_envvar_prefix="MOBU"
+        )
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["flocks"][0]["name"] == "cli"
+        out = tmp_path / "report"
+        env = {"MOBU_URL": server.url, "MOBU_FLOCK_REPORT_OUTPUT": str(out)}
+        r = await asyncio.to_thread(
+            runner.invoke, mobu, ["flock", "report", "cli"], env=env, auto_envvar_prefix="MOBU"
+        )
+        assert r.exit_code == 0, r.output
+        assert sorted(p.name for p in out.iterdir()) == ["bot-mobu-cli1_stats.json"]

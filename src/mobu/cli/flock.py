@@ -30,7 +30,11 @@ START_TIMEOUT = 3600.0
 def _client_options(func: Callable[P, R]) -> Callable[P, R]:
     """Add --url, --token and --json."""
     func = click.option(
-        "--json", "as_json", is_flag=True, help="Print JSON instead of a human table"
+        "--json",
+        "as_json",
+        is_flag=True,
+        envvar="MOBU_JSON",
+        help="Print JSON instead of a human table  [env: MOBU_JSON]",
     )(func)
     func = click.option(
         "--token",
