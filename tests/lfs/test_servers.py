@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ GITCONFIG = "[user]\n\tname = Test\n\temail = test@example.com\n[lfs]\n\tlocksve
 async def test_git_over_http_with_lfs(
     lfs_servers: LfsServers, tmp_path: Path, logger: FilteringBoundLogger
 ) -> None:
-    """A push over smart HTTP needs the token; an anonymous clone gets the LFS content back."""
+    """A push over smart HTTP (chunked) needs the token; an anonymous clone gets it all back."""
     home = tmp_path / "home"
     home.mkdir()
     (home / ".gitconfig").write_text(GITCONFIG)
@@ -36,6 +37,8 @@ async def test_git_over_http_with_lfs(
     (work / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
     (work / ".lfsconfig").write_text(f"[lfs]\n\turl = {lfs_servers.lfs_read_url('mobu', 'demo')}\n")
     (work / "data.bin").write_bytes(b"\x00payload\xff" * 1000)
+    big = os.urandom(3 * 1024 * 1024)  # a pack over http.postBuffer: pushed chunked
+    (work / "big.dat").write_bytes(big)
     await git.run("add", ".", cwd=work, home=home)
     await git.run("commit", "-q", "-m", "data", cwd=work, home=home)
     write = lfs_servers.lfs_write_url("mobu", "demo")
@@ -58,6 +61,7 @@ async def test_git_over_http_with_lfs(
     clone = tmp_path / "clone"
     await git.run("clone", "-q", remote, str(clone), cwd=tmp_path, home=home)
     assert (clone / "data.bin").read_bytes() == b"\x00payload\xff" * 1000
+    assert (clone / "big.dat").read_bytes() == big
     pointer = await git.run("show", "HEAD:data.bin", cwd=clone, home=home)
     assert pointer.stdout.startswith("version https://git-lfs.github.com/spec/v1")
 
