@@ -80,7 +80,7 @@ async def test_query_succeeds_and_publishes(
     assert finished["rows"] == 20
     assert finished["query_id"] == started["query_id"]
     assert business.dump().model_dump()["running_query"] is None
-    assert set(dachs.async_jobs()) == jobs_before
+    assert set(dachs.async_jobs()) <= jobs_before  # no job of ours is left
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -109,7 +109,7 @@ async def test_bad_adql_reports_server_message(
     assert "no_such_column" in failed["error"]
     [event] = tap_events(events)
     assert event.success is False
-    assert set(dachs.async_jobs()) == jobs_before
+    assert set(dachs.async_jobs()) <= jobs_before  # no job of ours is left
 
 
 async def test_async_timeout_aborts_and_deletes_job(
@@ -132,7 +132,7 @@ async def test_async_timeout_aborts_and_deletes_job(
     job_id = deleted["job"].rstrip("/").rsplit("/", 1)[-1]
     jobs_after = set(dachs.async_jobs())
     assert job_id not in jobs_after
-    assert jobs_after == jobs_before
+    assert jobs_after <= jobs_before
     [event] = tap_events(events)
     assert event.success is False
     assert event.sync is False

@@ -4,5 +4,5 @@ SELECT TOP 100 a.object_id, b.object_id AS neighbor_id,
 FROM synth.main AS a JOIN synth.main AS b
   ON CONTAINS(POINT('ICRS', b.ra, b.dec), CIRCLE('ICRS', a.ra, a.dec, 0.1)) = 1
 WHERE CONTAINS(POINT('ICRS', a.ra, a.dec), CIRCLE('ICRS', {{ ra }}, {{ dec }}, {{ radius }})) = 1
-  AND a.object_id <> b.object_id
+  AND b.object_id > a.object_id
 ORDER BY separation

@@ -1,0 +1,193 @@
+"""TAPQuerySetRunner and SIAQuerySetRunner against the real DaCHS server."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import CapturingLogger
+from structlog.typing import FilteringBoundLogger
+
+from mobu.events import Events, SIAQuery, TapQuery
+from mobu.models.user import AuthenticatedUser
+from mobu.services.business.siaquerysetrunner import (
+    SIAClientError,
+    SIAQuerySetRunner,
+    SIAQuerySetRunnerOptions,
+)
+from mobu.services.business.tap import TAPClientError
+from mobu.services.business.tapquerysetrunner import (
+    QuerySet,
+    TAPQuerySetRunner,
+    TAPQuerySetRunnerOptions,
+    resolve_query_set,
+)
+from mobu.services.discovery import Discovery
+from mobu.testing.dachs import DachsServer
+
+from .conftest import logged, needs_dachs
+
+pytestmark = [pytest.mark.dachs, needs_dachs]
+
+
+def queryset_runner(
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    user: AuthenticatedUser,
+    **options: Any,
+) -> TAPQuerySetRunner:
+    options.setdefault("dataset", "demo")
+    return TAPQuerySetRunner(
+        options=TAPQuerySetRunnerOptions(**options),
+        user=user,
+        events=events,
+        logger=logger,
+        flock=None,
+        discovery=discovery,
+    )
+
+
+def sia_runner(
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    user: AuthenticatedUser,
+    **options: Any,
+) -> SIAQuerySetRunner:
+    options.setdefault("dataset", "demo")
+    return SIAQuerySetRunner(
+        options=SIAQuerySetRunnerOptions(**options),
+        user=user,
+        events=events,
+        logger=logger,
+        flock=None,
+        discovery=discovery,
+    )
+
+
+def test_every_demo_template_runs(dachs: DachsServer) -> None:
+    """Each template of the shipped demo set, rendered with random parameters, is valid ADQL."""
+    query_set = QuerySet(resolve_query_set("demo"))
+    rng = random.Random(7)
+    for name in query_set.templates:
+        params = query_set.params.generate(rng)
+        params.update(username="bot-mobu-test", query_id=f"mobu-test-{name}")
+        csv = dachs.sync_query(query_set.render(name, params))
+        assert "query_id" in csv.splitlines()[0], name
+        assert f"mobu-test-{name}" in csv or csv.count("\n") == 1, name
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_queryset_runner(
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    capture: CapturingLogger,
+    user: AuthenticatedUser,
+    sync: bool,
+) -> None:
+    """The runner renders a random template, runs it and names it in the log and query."""
+    business = queryset_runner(discovery, events, logger, user, sync=sync)
+    await business.run_once()
+    assert events.recorder is not None
+    [event] = events.recorder.published("tap_query")
+    assert isinstance(event, TapQuery)
+    assert event.success is True
+    [loaded] = logged(capture, "Loaded query set")
+    assert "cone" in loaded["templates"]
+    [started] = logged(capture, "Running query")
+    assert started["template"] in loaded["templates"]
+    assert f"template={started['template']}" in started["query"].splitlines()[0]
+    assert started["query_id"] in started["query"].split("\n", 1)[1]
+
+
+async def test_own_query_set_directory(
+    tmp_path: Path,
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    capture: CapturingLogger,
+    user: AuthenticatedUser,
+) -> None:
+    """query_set may point at a directory of one's own."""
+    shutil.copy(resolve_query_set("demo") / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "mine.sql").write_text(
+        "SELECT COUNT(*) AS n, '{{ username }}' AS who FROM synth.main WHERE mag < {{ max_mag }}"
+    )
+    business = queryset_runner(discovery, events, logger, user, query_set=str(tmp_path))
+    await business.run_once()
+    [started] = logged(capture, "Running query")
+    assert started["template"] == "mine"
+    assert user.username in started["query"]
+
+
+async def test_undefined_template_variable_fails_startup(
+    tmp_path: Path,
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    user: AuthenticatedUser,
+) -> None:
+    """A template using an undefined variable fails at startup (strict undefined)."""
+    (tmp_path / "params.yaml").write_text("min_ra: 50\n")
+    (tmp_path / "bad.sql").write_text("SELECT * FROM synth.main WHERE object_id = {{ object }}")
+    business = queryset_runner(discovery, events, logger, user, query_set=str(tmp_path))
+    with pytest.raises(TAPClientError, match="'object' is undefined"):
+        await business.run_once()
+
+
+async def test_sia_runner(
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    capture: CapturingLogger,
+    user: AuthenticatedUser,
+) -> None:
+    """A random SIA v2 search of the demo set runs and publishes sia_query."""
+    business = sia_runner(discovery, events, logger, user)
+    await business.run_once()
+    assert events.recorder is not None
+    [event] = events.recorder.published("sia_query")
+    assert isinstance(event, SIAQuery)
+    assert event.success is True
+    assert event.duration is not None
+    [started] = logged(capture, "Running SIA query")
+    ra, dec, _ = started["pos"]
+    assert 53 <= ra <= 67
+    assert -39 <= dec <= -31
+    assert business.dump().model_dump()["running_query"] is None
+
+
+async def test_sia_finds_image(
+    tmp_path: Path,
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    capture: CapturingLogger,
+    user: AuthenticatedUser,
+) -> None:
+    """A search around a synthetic image within its observation time finds it."""
+    (tmp_path / "params.yaml").write_text(
+        "min_ra: 60.0\nmax_ra: 60.0\nmin_dec: -35.0\nmax_dec: -35.0\n"
+        "min_radius: 0.1\nradius_range: 0.0\nstart_time: 60310.0\nend_time: 60320.0\n"
+    )
+    business = sia_runner(discovery, events, logger, user, query_set=str(tmp_path))
+    await business.run_once()
+    [finished] = logged(capture, "SIA query finished")
+    assert finished["rows"] >= 1
+
+
+async def test_sia_missing_service(
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    user: AuthenticatedUser,
+) -> None:
+    """A dataset without an SIA service is a startup failure naming it."""
+    business = sia_runner(discovery, events, logger, user, dataset="down")
+    with pytest.raises(SIAClientError, match="'down' has no sia service"):
+        await business.run_once()
