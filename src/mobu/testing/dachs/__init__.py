@@ -1,5 +1,6 @@
 """A private GAVO DaCHS server (TAP, UWS, SIA v2) with synthetic data, for tests and the demo."""
 
+from mobu.testing.dachs.demo import DachsDemo, dachs_demo, running_dachs
 from mobu.testing.dachs.server import (
     DachsError,
     DachsServer,
@@ -7,4 +8,12 @@ from mobu.testing.dachs.server import (
     default_base_dir,
 )
 
-__all__ = ["DachsError", "DachsServer", "dachs_unavailable_reason", "default_base_dir"]
+__all__ = [
+    "DachsDemo",
+    "DachsError",
+    "DachsServer",
+    "dachs_demo",
+    "dachs_unavailable_reason",
+    "default_base_dir",
+    "running_dachs",
+]
