@@ -1,0 +1,77 @@
+"""Demo component: a local JupyterHub, a NubladoPythonLoop and a NotebookRunnerCounting flock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mobu.demo.base import DemoContribution, DemoSettings
+from mobu.testing.hub import LocalHub
+
+__all__ = ["JupyterHubDemo"]
+
+
+class JupyterHubDemo:
+    """Starts a JupyterHub (DummyAuthenticator: any name logs in) and two Jupyter flocks."""
+
+    name = "jupyterhub"
+
+    def __init__(self, settings: DemoSettings) -> None:
+        self.settings = settings
+        self.hub: LocalHub | None = None
+
+    async def start(self) -> DemoContribution:
+        """Start the hub and return its discovery entry, identity and flocks."""
+        hub = LocalHub()
+        self.hub = hub
+        await asyncio.to_thread(hub.start)
+        quick = {
+            "spawn_settle_time": 0,
+            "error_idle_time": 10,
+            "delete_timeout": 60,
+            "spawn_timeout": 180,
+        }
+        return DemoContribution(
+            services={"hub": hub.url},
+            identity={"provider": "jupyterhub", "admin_token": hub.admin_token},
+            flocks=[
+                {
+                    "name": "python",
+                    "count": self.settings.monkeys,
+                    "user_spec": {"username_prefix": "bot-mobu-python"},
+                    "business": {
+                        "type": "NubladoPythonLoop",
+                        "restart": True,
+                        "options": {
+                            **quick, "code": "print(2 + 2)", "max_executions": 10,
+                            "execution_idle_time": 1, "idle_time": 5,
+                        },
+                    },
+                },
+                {
+                    "name": "notebooks",
+                    "count": 1,
+                    "user_spec": {"username_prefix": "bot-mobu-notebook"},
+                    "business": {
+                        "type": "NotebookRunnerCounting",
+                        "restart": True,
+                        "options": {
+                            **quick, "repo_url": str(self.settings.notebooks),
+                            "repo_ref": "main", "max_executions": 3, "delete_lab": False,
+                            "execution_idle_time": 0, "notebook_idle_time": 1, "idle_time": 5,
+                        },
+                    },
+                },
+            ],
+            notes=[
+                f"JupyterHub:  {hub.url}  (log in with any name; labs of monkeys are"
+                " bot-mobu-*)",
+                f"Hub log:     {hub.log_path}",
+            ],
+        )
+
+    async def stop(self) -> None:
+        """Stop the hub, its proxy and every lab and kernel."""
+        hub, self.hub = self.hub, None
+        if hub is not None:
+            await asyncio.to_thread(hub.stop)
+            await asyncio.to_thread(hub.cleanup)
