@@ -2,13 +2,14 @@
 
 Every option can also be given as an environment variable: the explicit ones are listed in
 ``--help`` (``MOBU_URL``, ``MOBU_TOKEN``, ``MOBU_CONFIG_PATH``, ...), the others follow click's
-``MOBU_<COMMAND>_<OPTION>`` scheme (e.g. ``MOBU_FLOCK_LIST_JSON=1``).
+``MOBU_<COMMAND>_<OPTION>`` scheme (e.g. ``MOBU_FLOCK_REPORT_OUTPUT=DIR``).
 """
 
 from __future__ import annotations
 
 import click
 
+from mobu.cli.demo import demo
 from mobu.cli.flock import flock
 from mobu.cli.run import run
 from mobu.cli.serve import serve
@@ -25,6 +26,7 @@ def mobu() -> None:
 mobu.add_command(serve)
 mobu.add_command(run)
 mobu.add_command(flock)
+mobu.add_command(demo)
 
 
 def main() -> None:
