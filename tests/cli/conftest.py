@@ -31,6 +31,12 @@ class ServerProcess:
     url: str
     process: asyncio.subprocess.Process
     output: list[str] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def wait_for_output(self, text: str, timeout: float = 60.0) -> None:
+        """Wait until the server printed a line containing ``text``."""
+        async with asyncio.timeout(timeout), self.changed:
+            await self.changed.wait_for(lambda: any(text in line for line in self.output))
 
     async def terminate(self, sig: int = signal.SIGTERM) -> int:
         """Send ``sig`` to the server and return its exit status."""
@@ -45,13 +51,18 @@ class ServerProcess:
 
 
 async def _read_lines(
-    process: asyncio.subprocess.Process, output: list[str], url: asyncio.Future[str]
+    process: asyncio.subprocess.Process,
+    output: list[str],
+    url: asyncio.Future[str],
+    changed: asyncio.Condition,
 ) -> None:
     """Collect the server's output; resolve ``url`` when it announces where it listens."""
     assert process.stdout is not None
     async for raw in process.stdout:
         line = raw.decode(errors="replace")
-        output.append(line)
+        async with changed:
+            output.append(line)
+            changed.notify_all()
         if not url.done() and (match := URL_LINE.search(line)):
             url.set_result(match.group(1))
 
@@ -77,12 +88,13 @@ async def mobu_server(
     )
     output: list[str] = []
     url: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    reader = asyncio.create_task(_read_lines(process, output, url))
+    changed = asyncio.Condition()
+    reader = asyncio.create_task(_read_lines(process, output, url, changed))
     try:
         await asyncio.wait({url, reader}, timeout=START_TIMEOUT, return_when="FIRST_COMPLETED")
         if not url.done():
             raise RuntimeError(f"mobu serve did not start:\n{''.join(output)}")
-        server = ServerProcess(url=url.result(), process=process, output=output)
+        server = ServerProcess(url=url.result(), process=process, output=output, changed=changed)
         yield server
     finally:
         if process.returncode is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
@@ -82,3 +83,26 @@ async def test_auth_none_refused_off_loopback(tmp_path: Path) -> None:
     assert "loopback" in r.stderr
     r = await invoke(mobu, ["serve"], MOBU_HOST="0.0.0.0", MOBU_CONFIG_PATH=str(tmp_path / "x"))  # noqa: S104
     assert r.exit_code == 2
+
+
+async def test_signal_during_batched_start(tmp_path: Path) -> None:
+    """A flock still starting (long batch waits) ends its start; the server exits 0 promptly."""
+    body = {
+        "name": "slow",
+        "count": 3,
+        "start_batch_size": 1,
+        "start_batch_wait": "1h",
+        "user_spec": {"username_prefix": "bot-mobu-slow"},
+        "business": {"type": "EmptyLoop"},
+    }
+    async with (
+        mobu_server(tmp_path, {"stop_grace": "1s"}) as server,
+        httpx.AsyncClient(base_url=server.url + "/", timeout=120) as client,
+    ):
+        put = asyncio.create_task(client.put("flocks", json=body))
+        await server.wait_for_output("starting batch")
+        status = await server.terminate()
+        response = await put
+    assert status == 0, server.log
+    assert response.status_code == 201
+    assert "All flocks stopped" in server.log
