@@ -1,7 +1,7 @@
 """Plumbing for pyvo, which is blocking: HTTP sessions and a bounded pool of worker threads.
 
 pyvo does its HTTP through :mod:`requests`. Each IVOA business gets its own
-:class:`BlockingCalls` (at most two threads) and a session whose every request has a socket
+:class:`BlockingCalls` (at most two daemon threads) and a session whose every request has a socket
 timeout, so a thread left behind by a stop or a timeout on a hung server ends by itself and the
 number of such threads never grows.
 """
@@ -9,8 +9,9 @@ number of such threads never grows.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any, TypeVar
 
 import requests
@@ -58,29 +59,58 @@ class BlockingCalls:
     """Runs blocking calls in at most ``workers`` threads without blocking the event loop.
 
     Awaiting :meth:`run` can be cancelled at any time (by a stop or a timeout); the thread then
-    finishes its call in the background, bounded by the session's socket timeout. Calls queued
-    behind busy threads are dropped when their awaiting task is cancelled, so a hung server
-    never makes the pool grow.
+    finishes its call in the background, bounded by the session's socket timeout, and only then
+    frees its slot. A call waiting for a slot is simply cancelled, so a hung server never makes
+    the number of threads grow. The threads are daemons: one still blocked on a hung server
+    does not hold up the exit of the process.
     """
 
     def __init__(self, name: str, workers: int = 2) -> None:
         self._name = name
-        self._workers = workers
-        self._executor: ThreadPoolExecutor | None = None
+        self._slots = asyncio.Semaphore(workers)
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """Run ``func(*args)`` in a worker thread and return its result."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=self._workers, thread_name_prefix=self._name
-            )
-        return await asyncio.wrap_future(self._executor.submit(func, *args))
+        await self._slots.acquire()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
 
-    def close(self) -> None:
-        """Drop queued calls; running ones end on their own (socket timeouts).
+        def target() -> None:
+            try:
+                result = func(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                _deliver(loop, future, None, exc)
+            else:
+                _deliver(loop, future, result, None)
+            finally:
+                _call(loop, self._slots.release)
 
-        The pool is created again by the next :meth:`run` (a restarted business).
-        """
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        try:
+            threading.Thread(target=target, name=self._name, daemon=True).start()
+        except BaseException:
+            self._slots.release()
+            raise
+        return await future
+
+
+def _call(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """Schedule ``callback`` on ``loop`` from a thread; nothing if the loop is gone."""
+    with suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, *args)
+
+
+def _deliver(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[T],
+    result: T | None,
+    exc: BaseException | None,
+) -> None:
+    def settle() -> None:
+        if future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    _call(loop, settle)

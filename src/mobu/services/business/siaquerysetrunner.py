@@ -234,7 +234,6 @@ class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
 
     @override
     async def close(self) -> None:
-        self._calls.close()
         self._session.close()
 
     @override

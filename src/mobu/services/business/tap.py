@@ -298,7 +298,6 @@ class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
 
     @override
     async def close(self) -> None:
-        self._calls.close()
         self._session.close()
 
     @override
