@@ -23,6 +23,7 @@ import socket
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +33,13 @@ import httpx
 
 from mobu.testing.dachs.fixtures import write_fixtures
 
-__all__ = ["DachsError", "DachsServer", "dachs_unavailable_reason", "default_base_dir"]
+__all__ = [
+    "DachsError",
+    "DachsServer",
+    "dachs_unavailable_reason",
+    "default_base_dir",
+    "reap_stale",
+]
 
 _PG_PORT = 5432
 """Port number in the name of the private Unix socket (there is no TCP listener)."""
@@ -101,6 +108,43 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale(base: Path) -> None:
+    """Stop the servers of dead owners under ``base`` (by their recorded PIDs) and remove them.
+
+    A server directory is ``run-<owner pid>-<hex>``; if its owner is gone (killed before it could
+    call :meth:`DachsServer.stop`), each process recorded in its ``pids`` file that still runs
+    from that directory is killed by PID (process group), and the directory is removed.
+    """
+    for directory in base.glob("run-*-*"):
+        try:
+            owner = int(directory.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if owner == os.getpid() or _is_alive(owner):
+            continue
+        pids_file = directory / "pids"
+        pids = pids_file.read_text().split() if pids_file.exists() else []
+        for pid in reversed([int(p) for p in pids if p.isdigit()]):
+            try:
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                continue
+            if cwd == str(directory) or cwd.startswith(f"{directory}/"):
+                with suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @dataclass
@@ -217,6 +261,7 @@ class DachsServer:
             raise DachsError(reason)
         base = base_dir or default_base_dir()
         base.mkdir(parents=True, exist_ok=True)
+        reap_stale(base)
         directory = base / f"run-{os.getpid()}-{secrets.token_hex(3)}"
         directory.mkdir(mode=0o755)
         server = cls(url="", directory=directory, rows=rows, _keep=keep)
@@ -262,6 +307,8 @@ class DachsServer:
                 extra_groups=account.extra_groups,
             )
         self._processes.append(process)
+        with (self.directory / "pids").open("a") as pids:
+            pids.write(f"{process.pid}\n")
         return process
 
     def _run(self, account: _Account, argv: list[str], env: dict[str, str], step: str) -> None:
