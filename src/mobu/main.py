@@ -25,13 +25,17 @@ __all__ = ["begin_shutdown", "create_app"]
 def begin_shutdown(app: FastAPI) -> None:
     """Start stopping every flock now, before the server has drained its connections.
 
-    The server calls this as soon as it is told to exit; the lifespan shutdown then waits for
-    these stops before closing the process context. Does nothing before startup or when
-    already called.
+    The server calls this as soon as it is told to exit, even while the application is still
+    starting: the autostart in progress is abandoned (a flock still starting ends its start).
+    The lifespan shutdown then waits for these stops before closing the process context. Does
+    nothing before the process context exists or when already called.
     """
     context: ProcessContext | None = getattr(app.state, "context", None)
     if context is None or getattr(app.state, "stopping", None) is not None:
         return
+    autostart: asyncio.Task[None] | None = getattr(app.state, "autostart", None)
+    if autostart is not None and not autostart.done():
+        autostart.cancel()
     app.state.stopping = asyncio.ensure_future(context.manager.stop_all())
 
 
@@ -86,7 +90,17 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         process = context or ProcessContext(config, logger=logger)
         async with process:
             app.state.context = process
-            await process.manager.autostart(config.autostart)
+            autostart = asyncio.create_task(process.manager.autostart(config.autostart))
+            app.state.autostart = autostart
+            try:
+                await asyncio.wait({autostart})
+            except asyncio.CancelledError:
+                autostart.cancel()
+                raise
+            if autostart.cancelled():
+                logger.warning("Autostart interrupted by shutdown")
+            else:
+                autostart.result()
             logger.info(
                 "mobu started",
                 flocks=len(process.manager.list_flocks()),
@@ -113,6 +127,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     )
     app.state.config = config
     app.state.stopping = None
+    app.state.autostart = None
     dependencies: list[Any] = []
     if config.auth.mode == "tokens":
         dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))

@@ -69,9 +69,16 @@ async def _read_lines(
 
 @asynccontextmanager
 async def mobu_server(
-    tmp_path: Path, config: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    tmp_path: Path,
+    config: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    wait_ready: bool = True,
 ) -> AsyncIterator[ServerProcess]:
-    """Start ``mobu serve --port 0`` and yield it once it announced its URL."""
+    """Start ``mobu serve --port 0`` and yield it once it announced its URL.
+
+    With ``wait_ready`` false, yield at once (``url`` is empty until announced).
+    """
     path = tmp_path / "mobu-config.yaml"
     path.write_text(yaml.safe_dump(config or {}))
     process = await asyncio.create_subprocess_exec(
@@ -91,10 +98,13 @@ async def mobu_server(
     changed = asyncio.Condition()
     reader = asyncio.create_task(_read_lines(process, output, url, changed))
     try:
-        await asyncio.wait({url, reader}, timeout=START_TIMEOUT, return_when="FIRST_COMPLETED")
-        if not url.done():
-            raise RuntimeError(f"mobu serve did not start:\n{''.join(output)}")
-        server = ServerProcess(url=url.result(), process=process, output=output, changed=changed)
+        if wait_ready:
+            await asyncio.wait({url, reader}, timeout=START_TIMEOUT, return_when="FIRST_COMPLETED")
+            if not url.done():
+                raise RuntimeError(f"mobu serve did not start:\n{''.join(output)}")
+        server = ServerProcess(
+            url=url.result() if url.done() else "", process=process, output=output, changed=changed
+        )
         yield server
     finally:
         if process.returncode is None:

@@ -106,3 +106,23 @@ async def test_signal_during_batched_start(tmp_path: Path) -> None:
     assert status == 0, server.log
     assert response.status_code == 201
     assert "All flocks stopped" in server.log
+
+
+async def test_signal_during_autostart(tmp_path: Path) -> None:
+    """SIGTERM while a configured flock is still starting: the start ends and the exit is 0."""
+    slow = {
+        "name": "slow",
+        "count": 3,
+        "start_batch_size": 1,
+        "start_batch_wait": "1h",
+        "user_spec": {"username_prefix": "bot-mobu-slow"},
+        "business": {"type": "EmptyLoop"},
+    }
+    later = {**slow, "name": "later", "start_batch_wait": None, "start_batch_size": None}
+    config = {"stop_grace": "1s", "autostart": [slow, later]}
+    async with mobu_server(tmp_path, config, wait_ready=False) as server:
+        await server.wait_for_output("starting batch")
+        status = await server.terminate()
+    assert status == 0, server.log
+    assert "Autostart interrupted by shutdown" in server.log
+    assert "flock=later" not in server.log

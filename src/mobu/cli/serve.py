@@ -66,8 +66,12 @@ class MobuServer(uvicorn.Server):
             yield
             return
 
+        loop = asyncio.get_running_loop()
+
         def handler(_sig: int, _frame: FrameType | None) -> None:
             self.should_exit = True
+            # Also when the signal arrives during startup (a long autostart).
+            loop.call_soon_threadsafe(begin_shutdown, self.app)
 
         original = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
         try:
