@@ -75,6 +75,13 @@ async def test_bad_config(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "autostart.0" in r.stderr
 
+    # Valid keys, but the identity provider lacks the hub URL it needs.
+    path.write_text("identity:\n  provider: jupyterhub\n  admin_token: some-token\n")
+    r = await invoke(mobu, ["serve", "--config", str(path)])
+    assert r.exit_code == 2
+    assert "hub_url" in r.stderr
+    assert "Traceback" not in r.output
+
 
 async def test_auth_none_refused_off_loopback(tmp_path: Path) -> None:
     """Without authentication the server only binds to loopback."""

@@ -18,6 +18,9 @@ from fastapi import FastAPI
 
 from mobu.cli.common import EXIT_BAD_INPUT, fail
 from mobu.config import Config, ConfigError, load_config
+from mobu.exceptions import MobuError
+from mobu.factory import ProcessContext
+from mobu.logsetup import configure_logging, get_logger
 from mobu.main import begin_shutdown, create_app
 
 __all__ = ["MobuServer", "run_server", "serve"]
@@ -100,8 +103,20 @@ class MobuServer(uvicorn.Server):
 def run_server(
     config: Config, host: str, port: int, *, on_ready: Callable[[str], None] | None = None
 ) -> None:
-    """Serve the API for ``config`` until SIGTERM/SIGINT; returns after every flock stopped."""
-    app = create_app(config)
+    """Serve the API for ``config`` until SIGTERM/SIGINT; returns after every flock stopped.
+
+    Raises
+    ------
+    ConfigError
+        The process context cannot be built from ``config`` (e.g. an identity provider
+        without the URL it needs).
+    """
+    configure_logging(config.logging)
+    try:
+        context = ProcessContext(config, logger=get_logger("mobu"))
+    except MobuError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc
+    app = create_app(config, context=context)
     grace = config.stop_grace.total_seconds()
     uv_config = uvicorn.Config(
         app,
@@ -138,14 +153,13 @@ def run_server(
 )
 def serve(config_path: Path | None, host: str, port: int) -> None:
     """Run the mobu API server until SIGTERM or SIGINT (then stop every flock, exit 0)."""
-    try:
-        config = load_config(config_path)
-        config.auth.check_bind(host)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-
     def announce(url: str) -> None:
         click.echo(f"mobu API listening on {url}")
         sys.stdout.flush()
 
-    run_server(config, host, port, on_ready=announce)
+    try:
+        config = load_config(config_path)
+        config.auth.check_bind(host)
+        run_server(config, host, port, on_ready=announce)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
