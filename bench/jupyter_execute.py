@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -104,7 +105,7 @@ async def mobu_block(context: Any, sink: Any, name: str, count: int) -> list[flo
         await asyncio.sleep(0.5)  # a benchmark script, not a test: polling a counter is fine
     await context.manager.stop_flock(name)
     stamps = sink.times("nublado_python_execution")[before:before + count + 1]
-    return [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(stamps)]
 
 
 async def main(executions: int, blocks: int, nagle: bool) -> None:

@@ -36,7 +36,9 @@ def make_notebook() -> nbformat.NotebookNode:
         source = [f"x{i} = {i}", f"print({i})", f"{i} * 2"][i % 3]
         cells.append(nbformat.v4.new_code_cell(source))
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3", "display_name": "Python 3", "language": "python"
+    }
     return nb
 
 
