@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from mobu.dependencies.context import context_dependency
 from mobu.factory import ProcessContext
-from mobu.handlers.responses import PrettyJSONResponse, pretty
+from mobu.handlers.responses import INVALID, PrettyJSONResponse, pretty
 from mobu.models.api import (
     AutostartFailureData,
     BusinessDescription,
-    ErrorResponse,
     Index,
     Metadata,
     Summary,
@@ -25,9 +23,6 @@ __all__ = ["metadata", "router"]
 
 router = APIRouter()
 
-_INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "Invalid configuration"}
-}
 
 
 def metadata(name: str) -> Metadata:
@@ -69,7 +64,7 @@ async def get_summary(context: ProcessContext = Depends(context_dependency)) -> 
     response_model=SolitaryResult,
     response_class=PrettyJSONResponse,
     summary="Run a business once (200 also when the business fails)",
-    responses=_INVALID,
+    responses=INVALID,
 )
 async def post_run(
     config: SolitaryConfig, context: ProcessContext = Depends(context_dependency)

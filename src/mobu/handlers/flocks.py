@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
 from mobu.dependencies.context import manager_dependency
 from mobu.exceptions import NotRetainingLogsError
-from mobu.handlers.responses import PrettyJSONResponse, pretty
-from mobu.models.api import ErrorResponse
+from mobu.handlers.responses import INVALID, NOT_FOUND, PrettyJSONResponse, pretty
 from mobu.models.flock import FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyData
 from mobu.services.manager import FlockManager
@@ -21,12 +19,6 @@ from mobu.storage.monkeylog import MonkeyLog
 
 __all__ = ["router"]
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "Flock or monkey not found"}
-}
-_INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "Invalid configuration"}
-}
 
 router = APIRouter()
 
@@ -47,7 +39,7 @@ async def list_flocks(manager: FlockManager = Depends(manager_dependency)) -> Re
     response_class=PrettyJSONResponse,
     status_code=201,
     summary="Start a flock (replacing one of the same name)",
-    responses=_INVALID,
+    responses=INVALID,
 )
 async def put_flock(
     config: FlockConfig, request: Request, manager: FlockManager = Depends(manager_dependency)
@@ -62,7 +54,7 @@ async def put_flock(
     response_model=FlockData,
     response_class=PrettyJSONResponse,
     summary="Status of a flock and its monkeys",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def get_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
     return pretty(manager.get_flock(flock).dump(), exclude_unset=True)
@@ -70,7 +62,7 @@ async def get_flock(flock: str, manager: FlockManager = Depends(manager_dependen
 
 @router.delete(
     "/flocks/{flock}", status_code=204, summary="Stop a flock (returns once all monkeys stopped)",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def delete_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
     await manager.stop_flock(flock)
@@ -78,7 +70,7 @@ async def delete_flock(flock: str, manager: FlockManager = Depends(manager_depen
 
 
 @router.post("/flocks/{flock}/refresh", status_code=202, summary="Ask a flock's monkeys to refresh",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def refresh_flock(
     flock: str, manager: FlockManager = Depends(manager_dependency)
@@ -92,7 +84,7 @@ async def refresh_flock(
     response_model=list[str],
     response_class=PrettyJSONResponse,
     summary="Names of a flock's monkeys",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def list_monkeys(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
     return pretty(manager.get_flock(flock).list_monkeys())
@@ -103,7 +95,7 @@ async def list_monkeys(flock: str, manager: FlockManager = Depends(manager_depen
     response_model=MonkeyData,
     response_class=PrettyJSONResponse,
     summary="Status of one monkey",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def get_monkey(
     flock: str, monkey: str, manager: FlockManager = Depends(manager_dependency)
@@ -117,7 +109,7 @@ async def get_monkey(
     summary="Log of one monkey (a text/plain attachment)",
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-        **_NOT_FOUND,
+        **NOT_FOUND,
     },
 )
 async def get_monkey_log(
@@ -147,7 +139,7 @@ async def _stream(log: MonkeyLog) -> AsyncIterator[str]:
     response_model=FlockSummary,
     response_class=PrettyJSONResponse,
     summary="Counters of a flock (cheap; also shows start progress)",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def get_flock_summary(
     flock: str, manager: FlockManager = Depends(manager_dependency)

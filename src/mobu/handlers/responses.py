@@ -9,7 +9,19 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-__all__ = ["PrettyJSONResponse", "pretty"]
+from mobu.models.api import ErrorResponse
+
+__all__ = ["INVALID", "NOT_FOUND", "PrettyJSONResponse", "pretty"]
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Flock or monkey not found"}
+}
+"""OpenAPI description of a 404."""
+
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "Invalid configuration"}
+}
+"""OpenAPI description of a 422."""
 
 
 class PrettyJSONResponse(JSONResponse):
