@@ -45,18 +45,26 @@ def dachs() -> Iterator[DachsServer]:
 
 @dataclass
 class HungTap:
-    """A TAP service that publishes real capabilities and never answers anything else."""
+    """A TAP and SIA server whose capabilities are DaCHS's and which never answers queries."""
 
-    url: str
+    base: str
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     hung: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def url(self) -> str:
+        """TAP base URL."""
+        return f"{self.base}/tap"
+
+    @property
+    def sia_url(self) -> str:
+        """SIA v2 service URL."""
+        return f"{self.base}/__system__/siap2/sitewide/siap2.xml"
 
 
 @pytest.fixture
 async def hung_tap(dachs: DachsServer) -> AsyncIterator[HungTap]:
-    """A server on a free port whose ``/tap/capabilities`` works and whose queries hang."""
-    async with httpx.AsyncClient() as client:
-        capabilities = (await client.get(f"{dachs.tap_url}/capabilities")).text
+    """A server on a free port that serves DaCHS's capabilities and hangs on everything else."""
     forever = asyncio.Event()
     state: dict[str, Any] = {}
 
@@ -64,8 +72,10 @@ async def hung_tap(dachs: DachsServer) -> AsyncIterator[HungTap]:
         hung: HungTap = state["hung"]
         hung.requests.append((request.method, request.path, dict(request.headers)))
         if request.path.endswith("/capabilities"):
-            text = capabilities.replace(dachs.url, hung.url.removesuffix("/tap"))
-            return web.Response(text=text, content_type="text/xml")
+            async with httpx.AsyncClient() as client:
+                upstream = await client.get(f"{dachs.url}{request.path}")
+            text = upstream.text.replace(dachs.url, hung.base)
+            return web.Response(text=text, content_type="text/xml", status=upstream.status_code)
         hung.hung.set()
         await forever.wait()
         return web.Response(status=500)
@@ -77,7 +87,7 @@ async def hung_tap(dachs: DachsServer) -> AsyncIterator[HungTap]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    state["hung"] = HungTap(url=f"http://127.0.0.1:{port}/tap")
+    state["hung"] = HungTap(base=f"http://127.0.0.1:{port}")
     try:
         yield state["hung"]
     finally:
@@ -92,14 +102,14 @@ def closed_port() -> int:
     return port
 
 
-def make_discovery(dachs: DachsServer, hung_tap_url: str | None = None) -> Discovery:
+def make_discovery(dachs: DachsServer, hung: HungTap | None = None) -> Discovery:
     """Discovery with the datasets the tests use."""
     datasets: dict[str, Any] = {
         "demo": {"tap": dachs.tap_url, "sia": dachs.sia_url},
         "down": {"tap": f"http://127.0.0.1:{closed_port()}/tap"},
     }
-    if hung_tap_url is not None:
-        datasets["hung"] = {"tap": hung_tap_url, "sia": hung_tap_url}
+    if hung is not None:
+        datasets["hung"] = {"tap": hung.url, "sia": hung.sia_url}
     return Discovery(DiscoveryConfig(datasets=datasets))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ from mobu.events import Events, SIAQuery, TapQuery
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.siaquerysetrunner import (
     SIAClientError,
+    SIAQueryError,
     SIAQuerySetRunner,
     SIAQuerySetRunnerOptions,
 )
@@ -28,9 +30,11 @@ from mobu.services.business.tapquerysetrunner import (
 from mobu.services.discovery import Discovery
 from mobu.testing.dachs import DachsServer
 
-from .conftest import logged, needs_dachs
+from .conftest import HungTap, logged, make_discovery, needs_dachs
 
 pytestmark = [pytest.mark.dachs, needs_dachs]
+
+STOP_GRACE = 10.0
 
 
 def queryset_runner(
@@ -191,3 +195,28 @@ async def test_sia_missing_service(
     business = sia_runner(discovery, events, logger, user, dataset="down")
     with pytest.raises(SIAClientError, match="'down' has no sia service"):
         await business.run_once()
+
+
+async def test_sia_hung_server_times_out_and_stops(
+    dachs: DachsServer,
+    hung_tap: HungTap,
+    events: Events,
+    logger: FilteringBoundLogger,
+    user: AuthenticatedUser,
+) -> None:
+    """An SIA server that never answers gives a timeout failure, and a stop ends a hung search."""
+    discovery = make_discovery(dachs, hung_tap)
+    business = sia_runner(discovery, events, logger, user, dataset="hung", query_timeout=1)
+    with pytest.raises(SIAQueryError, match="timed out after 1 s"):
+        await business.run_once()
+    assert events.recorder is not None
+    [event] = events.recorder.published("sia_query")
+    assert isinstance(event, SIAQuery)
+    assert event.success is False
+
+    business = sia_runner(discovery, events, logger, user, dataset="hung")
+    task = asyncio.create_task(business.run())
+    await asyncio.wait_for(hung_tap.hung.wait(), timeout=60)
+    await asyncio.wait_for(business.stop(), timeout=STOP_GRACE)
+    await asyncio.wait_for(task, timeout=STOP_GRACE)
+    assert business.failure_count == 0

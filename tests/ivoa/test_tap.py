@@ -174,7 +174,7 @@ async def test_hung_query_times_out(
     user: AuthenticatedUser,
 ) -> None:
     """A sync query to a server that never answers fails after query_timeout."""
-    discovery = make_discovery(dachs, hung_tap.url)
+    discovery = make_discovery(dachs, hung_tap)
     business = runner(
         discovery, events, logger, user, queries=["SELECT 1"], dataset="hung", query_timeout=1
     )
@@ -195,7 +195,7 @@ async def test_stop_during_hung_query(
     sync: bool,
 ) -> None:
     """A stop while a query hangs ends the business within the stop grace."""
-    discovery = make_discovery(dachs, hung_tap.url)
+    discovery = make_discovery(dachs, hung_tap)
     business = runner(
         discovery, events, logger, user, queries=["SELECT 1"], dataset="hung", sync=sync
     )
@@ -215,7 +215,7 @@ async def test_token_is_sent_as_bearer(
     logger: FilteringBoundLogger,
 ) -> None:
     """The monkey's token goes to the TAP service as a bearer token."""
-    discovery = make_discovery(dachs, hung_tap.url)
+    discovery = make_discovery(dachs, hung_tap)
     user = AuthenticatedUser(username="bot-mobu-token", token="tok-123")  # noqa: S106
     business = runner(
         discovery, events, logger, user, queries=["SELECT 1"], dataset="hung", query_timeout=1
