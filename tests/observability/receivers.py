@@ -14,6 +14,9 @@ from typing import Any
 import brotli
 from aiohttp import web
 
+WAIT = 60.0
+"""Generous bound on waiting for deliveries, so a lost message fails the test instead of hanging."""
+
 
 @dataclass
 class SentryItem:
@@ -35,6 +38,7 @@ class Receiver:
     envelopes: list[list[SentryItem]] = field(default_factory=list)
     slack_status: int = 200
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    hanging: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def webhook(self) -> str:
@@ -46,15 +50,17 @@ class Receiver:
         return f"http://publickey@{host}/1"
 
     async def wait_slack(self, count: int) -> list[dict[str, Any]]:
-        while len(self.slack) < count:
-            self.changed.clear()
-            await self.changed.wait()
+        async with asyncio.timeout(WAIT):
+            while len(self.slack) < count:
+                self.changed.clear()
+                await self.changed.wait()
         return self.slack
 
     async def wait_envelopes(self, count: int) -> list[list[SentryItem]]:
-        while len(self.envelopes) < count:
-            self.changed.clear()
-            await self.changed.wait()
+        async with asyncio.timeout(WAIT):
+            while len(self.envelopes) < count:
+                self.changed.clear()
+                await self.changed.wait()
         return self.envelopes
 
     def events(self) -> list[tuple[dict[str, Any], list[SentryItem]]]:
@@ -85,6 +91,9 @@ def parse_envelope(body: bytes) -> list[SentryItem]:
 
 
 def _decode(request: web.Request, body: bytes) -> bytes:
+    """Undo Content-Encoding unless aiohttp already did (it decodes request bodies itself)."""
+    if body.startswith(b"{"):
+        return body
     encoding = request.headers.get("Content-Encoding", "")
     if encoding == "gzip":
         return gzip.decompress(body)
@@ -121,7 +130,16 @@ async def run_receiver() -> AsyncIterator[Receiver]:
         receiver.changed.set()
         return web.json_response({"id": "0"})
 
+    never = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        assert receiver is not None
+        receiver.hanging.set()
+        await never.wait()
+        return web.Response(text="late")
+
     app = web.Application()
+    app.router.add_get("/hang", hang)
     app.router.add_post("/services/{a}/{b}/{c}", slack)
     app.router.add_post("/api/{project}/envelope/", envelope)
     runner = web.AppRunner(app, handle_signals=False)
@@ -135,4 +153,5 @@ async def run_receiver() -> AsyncIterator[Receiver]:
     try:
         yield receiver
     finally:
+        never.set()
         await runner.cleanup()
