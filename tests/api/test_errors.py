@@ -135,3 +135,18 @@ async def test_bad_requests_leave_flocks_running(client: httpx.AsyncClient, even
     assert (await client.get("/mobu/flocks")).json() == ["test"]
     r = await client.get("/mobu/flocks/test/monkeys/bot-mobu-testuser1")
     assert r.json()["state"] == "RUNNING"
+
+
+async def test_identity_failure(app_factory: Any) -> None:
+    """Users the identity provider refuses: 502 identity_failed, not a bare 500."""
+    from mobu.config import Config
+
+    config = Config(identity={"provider": "static", "tokens": {"bot-mobu-known": "tok"}})
+    async with app_factory(config) as client:
+        r = await client.put("/mobu/flocks", json=flock_body(count=1))
+        detail = only_detail(r, 502)
+        assert detail["type"] == "identity_failed"
+        assert "bot-mobu-testuser1" in detail["msg"]
+        body = {"user": {"username": "bot-mobu-other"}, "business": {"type": "EmptyLoop"}}
+        assert only_detail(await client.post("/mobu/run", json=body), 502)["loc"] == ["body"]
+        assert (await client.get("/mobu/flocks")).json() == []

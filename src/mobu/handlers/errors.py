@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mobu.alerts import report_api_error
 from mobu.exceptions import ClientRequestError
+from mobu.services.identity_providers import IdentityError
 from mobu.services.resources import MissingServiceError
 
 __all__ = ["error_body", "install_error_handlers"]
@@ -51,6 +52,11 @@ async def _client_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _missing_service(_request: Request, exc: Exception) -> JSONResponse:
     body = error_body(["body", "business", "type"], str(exc), "business_unavailable")
     return JSONResponse(body, status_code=422)
+
+
+async def _identity_error(_request: Request, exc: Exception) -> JSONResponse:
+    body = error_body(["body"], f"Cannot authenticate the users: {exc}", "identity_failed")
+    return JSONResponse(body, status_code=502)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -91,6 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Render every error of ``app`` in the one error shape."""
     app.add_exception_handler(ClientRequestError, _client_error)
     app.add_exception_handler(MissingServiceError, _missing_service)
+    app.add_exception_handler(IdentityError, _identity_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
