@@ -19,9 +19,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 """OpenAPI description of a 404."""
 
 INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "Invalid configuration"}
+    422: {"model": ErrorResponse, "description": "Invalid configuration"},
+    502: {"model": ErrorResponse, "description": "The users could not be authenticated"},
 }
-"""OpenAPI description of a 422."""
+"""OpenAPI description of the errors of a flock or solitary start."""
 
 
 class PrettyJSONResponse(JSONResponse):
