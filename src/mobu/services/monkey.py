@@ -170,9 +170,9 @@ class Monkey:
                 await self._bounded(self.business.close(), "close")
         elif task is None:
             await self._bounded(self.business.close(), "close")
+        # The log is not flushed here: readers flush it (MonkeyLog.iter_chunks), and a stopped
+        # flock deletes its logs, so flushing 10,000 of them would create 10,000 files to delete.
         self.state = MonkeyState.FINISHED
-        if self.log is not None:
-            self.log.flush()
 
     async def _bounded(self, coro: Any, what: str) -> None:
         """Run a cleanup coroutine in its own task under CLEANUP_TIMEOUT; never raises."""

@@ -90,12 +90,12 @@ class MonkeyLog:
 
     def iter_chunks(self, chunk_size: int = 65536) -> Iterator[str]:
         """Yield the whole retained log, oldest first."""
+        self.flush()
         if self.path is None:
             yield from self._buffer
             if self._buffer:
                 yield "\n"
             return
-        self.flush()
         for path in (self._rotated, self.path):
             try:
                 with path.open(encoding="utf-8", errors="replace") as fh:
