@@ -66,7 +66,7 @@ class MobuMetrics:
 
     def __init__(self, config: MetricsConfig) -> None:
         self.config = config
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         buckets = tuple(config.duration_buckets)
         self.events_total = Counter(
