@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mobu.cli.serve import MobuServer
 from mobu.config import Config
 from mobu.demo.base import DemoComponent, DemoContribution
 from mobu.factory import ProcessContext
@@ -119,6 +118,8 @@ async def _serve(
     echo: Echo,
 ) -> dict[str, Any]:
     import uvicorn  # noqa: PLC0415 - only the demo and serve need it
+
+    from mobu.cli.serve import MobuServer  # noqa: PLC0415 - mobu.cli imports this module
 
     app = create_app(config)
     port = _free_port()

@@ -1,0 +1,90 @@
+"""Options, configuration and startup errors of the Jupyter businesses (no server needed)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import structlog
+from pydantic import ValidationError
+
+from mobu.config import Config
+from mobu.events import Events
+from mobu.models.business.config import BusinessConfig
+from mobu.models.business.nublado import NubladoPythonLoopOptions
+from mobu.models.user import AuthenticatedUser
+from mobu.registry import default_registry
+from mobu.services.business.nublado import NubladoError
+from mobu.services.business.nubladopythonloop import NubladoPythonLoop
+from mobu.services.discovery import Discovery, DiscoveryError
+from mobu.services.identity_providers import IdentityError, build_identity
+
+
+def test_image_mapped_to_user_options() -> None:
+    options = NubladoPythonLoopOptions.model_validate({
+        "image": {"class": "by-reference", "reference": "lsst/sciplat:w_1", "debug": True},
+        "user_options": {"size": ["Small"], "extra": 1},
+    })
+    assert options.spawn_options() == {
+        "image_list": ["lsst/sciplat:w_1"], "size": ["Small"], "enable_debug": ["true"],
+        "extra": 1,
+    }
+    default = NubladoPythonLoopOptions.model_validate({"image": {}})
+    assert default.spawn_options() == {"image_class": ["recommended"], "size": ["Large"]}
+
+
+@pytest.mark.parametrize(
+    ("options", "where"),
+    [
+        ({"image": {"class": "by-tag"}}, "image"),
+        ({"spawn_settle_time": 700}, "options"),
+        ({"max_executions": 0}, "max_executions"),
+        ({"websocket_protocol": "v2"}, "websocket_protocol"),
+        ({"cell_timeout": 5}, "cell_timeout"),
+    ],
+)
+def test_bad_options_name_their_place(options: dict[str, object], where: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        BusinessConfig.model_validate({"type": "NubladoPythonLoop", "options": options})
+    assert any(where in ".".join(map(str, e["loc"])) for e in info.value.errors())
+
+
+def test_entry_points() -> None:
+    registry = default_registry()
+    assert registry.get("JupyterPythonLoop") is registry.get("NubladoPythonLoop")
+    for name in ("NotebookRunnerCounting", "NotebookRunnerList", "NotebookRunnerInfinite"):
+        assert "repo_url" in registry.options_model(name).model_fields
+    assert "max_executions" in registry.options_model("NotebookRunnerCounting").model_fields
+    assert registry.extra_parameters("NotebookRunnerList") == [
+        "http_client", "discovery", "repo_cache"
+    ]
+
+
+def test_identity_config() -> None:
+    with pytest.raises(ValidationError, match="admin_token"):
+        Config(identity={"provider": "jupyterhub"})
+    with pytest.raises(ValidationError, match="provider"):
+        Config(identity={"provider": "ldap"})
+    config = Config(identity={"provider": "jupyterhub", "admin_token": "s3cret"})
+    assert "s3cret" not in repr(config)
+    assert config.identity is not None
+    with pytest.raises(IdentityError, match=r"discovery\.services\.hub"):
+        build_identity(
+            config.identity, hub_url=None, http=httpx.AsyncClient(),
+            logger=structlog.get_logger("t"),
+        )
+
+
+def _business(token: str | None, discovery: Discovery) -> NubladoPythonLoop:
+    return NubladoPythonLoop(
+        options=NubladoPythonLoopOptions(),
+        user=AuthenticatedUser(username="bot-mobu-x", token=token),
+        events=Events(), logger=structlog.get_logger("t"), flock=None,
+        http_client=httpx.AsyncClient(), discovery=discovery,
+    )
+
+
+async def test_startup_failures_are_clear() -> None:
+    with pytest.raises(NubladoError, match="needs a token"):
+        await _business(None, Discovery()).startup()
+    with pytest.raises(DiscoveryError, match=r"'hub' is not in discovery\.services"):
+        await _business("t", Discovery()).startup()
