@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import pytest
 
+from mobu.cli.statistics import statistics_table
 from mobu.events import Events, TapQuery
+from mobu.models.flock import FlockSummary
 from mobu.services.stats import LogHistogram, StatsCollector, Tally, WindowedTally
 from tests.observability.conftest import flock, process
 from tests.support.target import Target
@@ -174,3 +176,28 @@ async def test_flock_summary_carries_statistics(target: Target) -> None:
         (summary,) = context.manager.summarize_flocks()
         assert summary.statistics is not None
         assert all(s.total.count <= 1 for s in summary.statistics)
+
+
+def test_cli_statistics_table() -> None:
+    """`mobu flock summary` shows run and window statistics per event type."""
+    collector = StatsCollector()
+    events = Events(sinks=[collector])
+    for ms in (5, 10, 2000):
+        events.dispatch(
+            "tap_query",
+            TapQuery(flock="t", username="bot-mobu-t1", business="TAPQueryRunner", success=True,
+                     duration=timedelta(milliseconds=ms), sync=True),
+        )
+    summary = FlockSummary(
+        name="t", business="TAPQueryRunner", monkey_count=1, success_count=3, failure_count=0,
+        statistics=collector.flock_statistics("t"),
+    )  # fmt: skip
+    text = statistics_table([summary])
+    assert text is not None
+    header, _, run, window = text.splitlines()
+    assert header.split() == ["FLOCK", "EVENT", "SPAN", "COUNT", "FAILURES", "P50", "P90", "P95",
+                              "P99", "MAX"]
+    assert run.split() == ["t", "tap_query", "run", "3", "0", "10.0ms", "10.0ms", "10.0ms",
+                           "10.0ms", "2.00s"]
+    assert window.split()[:4] == ["t", "tap_query", "last", "5m"]
+    assert statistics_table([summary.model_copy(update={"statistics": None})]) is None

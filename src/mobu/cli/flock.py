@@ -12,6 +12,7 @@ import click
 
 from mobu.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, dump_json, fail, load_yaml, table
 from mobu.cli.report import write_report
+from mobu.cli.statistics import statistics_table
 from mobu.client import DEFAULT_URL, MobuClient, MobuClientError
 from mobu.models.flock import FlockData, FlockSummary
 
@@ -150,9 +151,15 @@ def summary(name: str | None, url: str, token: str | None, as_json: bool) -> Non
     if name is not None:
         one = _call(url, token, lambda c: c.flock_summary(name))
         click.echo(dump_json(one) if as_json else _summary_table([one]))
-        return
-    everything = _call(url, token, lambda c: c.summary())
-    click.echo(dump_json(everything) if as_json else _summary_table(everything.flocks))
+        flocks = [one]
+    else:
+        everything = _call(url, token, lambda c: c.summary())
+        click.echo(dump_json(everything) if as_json else _summary_table(everything.flocks))
+        flocks = everything.flocks
+    latency = None if as_json else statistics_table(flocks)
+    if latency is not None:
+        click.echo()
+        click.echo(latency)
 
 
 def _summary_table(summaries: list[FlockSummary]) -> str:
