@@ -8,7 +8,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import pyvo
 from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
@@ -220,3 +222,12 @@ async def test_sia_hung_server_times_out_and_stops(
     await asyncio.wait_for(business.stop(), timeout=STOP_GRACE)
     await asyncio.wait_for(task, timeout=STOP_GRACE)
     assert business.failure_count == 0
+
+
+def test_sia_images_download(dachs: DachsServer) -> None:
+    """The images the SIA service finds can be downloaded from their access URLs."""
+    results = pyvo.dal.SIA2Service(dachs.sia_url).search(pos=(60.0, -35.0, 0.5))
+    urls = [str(url) for url in results.to_table()["access_url"]]
+    assert urls
+    assert all(url.startswith(dachs.url) for url in urls)
+    assert httpx.get(urls[0], timeout=30).content.startswith(b"SIMPLE  =")

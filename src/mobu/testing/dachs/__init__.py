@@ -1,12 +1,8 @@
 """A private GAVO DaCHS server (TAP, UWS, SIA v2) with synthetic data, for tests and the demo."""
 
 from mobu.testing.dachs.demo import DachsDemo, dachs_demo, running_dachs
-from mobu.testing.dachs.server import (
-    DachsError,
-    DachsServer,
-    dachs_unavailable_reason,
-    default_base_dir,
-)
+from mobu.testing.dachs.processes import DachsError, reap_stale
+from mobu.testing.dachs.server import DachsServer, dachs_unavailable_reason, default_base_dir
 
 __all__ = [
     "DachsDemo",
@@ -15,5 +11,6 @@ __all__ = [
     "dachs_demo",
     "dachs_unavailable_reason",
     "default_base_dir",
+    "reap_stale",
     "running_dachs",
 ]

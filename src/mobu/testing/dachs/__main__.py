@@ -12,7 +12,8 @@ import threading
 import yaml
 
 from mobu.testing.dachs.demo import dachs_demo
-from mobu.testing.dachs.server import DachsError, DachsServer, dachs_unavailable_reason
+from mobu.testing.dachs.processes import DachsError
+from mobu.testing.dachs.server import DachsServer, dachs_unavailable_reason
 
 
 def main() -> int:

@@ -163,13 +163,13 @@ def _write_image(path: Path, image: SyntheticImage) -> None:
     fits.PrimaryHDU(data=data, header=header).writeto(path, overwrite=True)
 
 
-def write_fixtures(inputs: Path, rows: int = 5000) -> list[str]:
+def write_fixtures(inputs: Path, rows: int = 5000) -> tuple[str, str]:
     """Write the resource directories under DaCHS's ``inputs`` directory.
 
     Returns
     -------
-    list of str
-        The resource descriptors to import, in order.
+    tuple of str
+        The resource descriptors of the catalogue and of the images.
     """
     synth = inputs / "synth"
     (synth / "data").mkdir(parents=True, exist_ok=True)
@@ -180,4 +180,4 @@ def write_fixtures(inputs: Path, rows: int = 5000) -> list[str]:
     (images / "q.rd").write_text(IMAGES_RD)
     for image in IMAGES:
         _write_image(images / "data" / f"{image.name}.fits", image)
-    return ["synth/q", "synthimg/q"]
+    return "synth/q", "synthimg/q"

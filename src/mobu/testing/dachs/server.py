@@ -1,11 +1,12 @@
 """Start and stop a private GAVO DaCHS server (TAP, UWS, SIA v2) on a free loopback port.
 
 Each :class:`DachsServer` is self-contained under one directory (by default
-``.services/dachs/run-<pid>-<random>/`` in the repository): its own PostgreSQL data directory,
-listening only on a Unix socket there, and its own DaCHS root directory and configuration file
-(``GAVOSETTINGS``). Nothing touches ``/etc/gavo.rc``, ``/var/gavo`` or the system's PostgreSQL
-cluster, so several servers (tests and the demo) can run at once. DaCHS itself comes from Debian
-(``scripts/install/dachs.sh``) and runs on Debian's Python; mobu only talks HTTP to it.
+``.services/dachs/run-<pid>-<random>/`` in the repository): a copy of the prepared template
+(:mod:`mobu.testing.dachs.prepare`) with its own PostgreSQL, listening only on a Unix socket
+there, and its own DaCHS root and configuration file (``GAVOSETTINGS``). Nothing touches
+``/etc/gavo.rc``, ``/var/gavo`` or the system's PostgreSQL cluster, so several servers (tests and
+the demo) can run at once. DaCHS itself comes from Debian (``scripts/install/dachs.sh``) and runs
+on Debian's Python; mobu only talks HTTP to it.
 
 As root, PostgreSQL runs as ``postgres`` and DaCHS as ``dachsroot``; otherwise both run as the
 current user. Both processes are children of the caller in their own process groups, and
@@ -18,12 +19,9 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -31,24 +29,18 @@ from typing import Self
 
 import httpx
 
-from mobu.testing.dachs.fixtures import write_fixtures
+from mobu.testing.dachs.prepare import gavo_env, prepared_template, settings_text, write_dsn
+from mobu.testing.dachs.processes import (
+    DachsError,
+    ProcessGroup,
+    free_port,
+    pg_bindir,
+    reap_stale,
+    service_accounts,
+    tail,
+)
 
-__all__ = [
-    "DachsError",
-    "DachsServer",
-    "dachs_unavailable_reason",
-    "default_base_dir",
-    "reap_stale",
-]
-
-_PG_PORT = 5432
-"""Port number in the name of the private Unix socket (there is no TCP listener)."""
-
-_STOP_TIMEOUT = 15.0
-
-
-class DachsError(RuntimeError):
-    """The DaCHS server could not be started; the message includes the relevant log lines."""
+__all__ = ["DachsError", "DachsServer", "dachs_unavailable_reason", "default_base_dir"]
 
 
 def default_base_dir() -> Path:
@@ -59,135 +51,18 @@ def default_base_dir() -> Path:
     return root / ".services" / "dachs"
 
 
-def _pg_bindir() -> Path | None:
-    """Return the newest PostgreSQL ``bin`` directory whose server has pgsphere and q3c."""
-    candidates = []
-    for bindir in Path("/usr/lib/postgresql").glob("*/bin"):
-        version = bindir.parent.name
-        extensions = Path("/usr/share/postgresql") / version / "extension"
-        if (
-            (bindir / "initdb").exists()
-            and (extensions / "pg_sphere.control").exists()
-            and (extensions / "q3c.control").exists()
-        ):
-            candidates.append((float(version), bindir))
-    return max(candidates)[1] if candidates else None
-
-
-def _service_users() -> tuple[str, str]:
-    """Return the users that run PostgreSQL and DaCHS."""
-    if os.geteuid() == 0:
-        return "postgres", "dachsroot"
-    me = pwd.getpwuid(os.geteuid()).pw_name
-    return me, me
-
-
 def dachs_unavailable_reason() -> str | None:
     """Say why a DaCHS server cannot be started here, or return None if it can."""
     if shutil.which("dachs") is None:
         return "GAVO DaCHS is not installed (scripts/install/dachs.sh installs it as root)"
-    if _pg_bindir() is None:
+    if pg_bindir() is None:
         return "PostgreSQL with pgsphere and q3c is not installed (scripts/install/dachs.sh)"
-    for user in set(_service_users()):
+    for account in set(service_accounts()):
         try:
-            pwd.getpwnam(user)
+            pwd.getpwnam(account.name)
         except KeyError:
-            return f"user {user} does not exist (scripts/install/dachs.sh creates it)"
+            return f"user {account.name} does not exist (scripts/install/dachs.sh creates it)"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def reap_stale(base: Path) -> None:
-    """Stop the servers of dead owners under ``base`` (by their recorded PIDs) and remove them.
-
-    A server directory is ``run-<owner pid>-<hex>``; if its owner is gone (killed before it could
-    call :meth:`DachsServer.stop`), each process recorded in its ``pids`` file that still runs
-    from that directory is killed by PID (process group), and the directory is removed.
-    """
-    for directory in base.glob("run-*-*"):
-        try:
-            owner = int(directory.name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if owner == os.getpid() or _is_alive(owner):
-            continue
-        pids_file = directory / "pids"
-        pids = pids_file.read_text().split() if pids_file.exists() else []
-        for pid in reversed([int(p) for p in pids if p.isdigit()]):
-            try:
-                cwd = os.readlink(f"/proc/{pid}/cwd")
-            except OSError:
-                continue
-            if cwd == str(directory) or cwd.startswith(f"{directory}/"):
-                with suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@dataclass
-class _Account:
-    """An OS account that a child process runs as."""
-
-    name: str
-
-    @property
-    def uid(self) -> int | None:
-        """UID to switch to, or None when not root (then no switch)."""
-        return pwd.getpwnam(self.name).pw_uid if os.geteuid() == 0 else None
-
-    @property
-    def gid(self) -> int | None:
-        """GID to switch to, or None when not root."""
-        return pwd.getpwnam(self.name).pw_gid if os.geteuid() == 0 else None
-
-    @property
-    def extra_groups(self) -> list[int] | None:
-        """Supplementary groups: none when switching (drops root's), else unchanged."""
-        return [] if os.geteuid() == 0 else None
-
-    def env(self, extra: dict[str, str]) -> dict[str, str]:
-        """Environment of a child: a minimal one plus ``extra``."""
-        home = pwd.getpwnam(self.name).pw_dir
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "HOME": home if os.path.isdir(home) else "/",
-        }
-        env.update(extra)
-        return env
-
-    def chown(self, path: Path) -> None:
-        """Give ``path`` and everything below it to this account (as root)."""
-        if os.geteuid() != 0:
-            return
-        entry = pwd.getpwnam(self.name)
-        for dirpath, _, filenames in os.walk(path):
-            os.chown(dirpath, entry.pw_uid, entry.pw_gid)
-            for filename in filenames:
-                os.chown(os.path.join(dirpath, filename), entry.pw_uid, entry.pw_gid)
 
 
 @dataclass
@@ -207,8 +82,11 @@ class DachsServer:
     url: str
     directory: Path
     rows: int
-    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
+    _group: ProcessGroup = field(init=False, repr=False)
     _keep: bool = False
+
+    def __post_init__(self) -> None:
+        self._group = ProcessGroup(self.directory)
 
     @property
     def tap_url(self) -> str:
@@ -217,13 +95,13 @@ class DachsServer:
 
     @property
     def sia_url(self) -> str:
-        """URL of the site-wide SIA v2 query endpoint."""
+        """URL of the site-wide SIA v2 service."""
         return f"{self.url}/__system__/siap2/sitewide/siap2.xml"
 
     @property
     def pids(self) -> list[int]:
         """PIDs of the running processes (PostgreSQL, DaCHS)."""
-        return [p.pid for p in self._processes if p.poll() is None]
+        return [p.pid for p in self._group.processes if p.poll() is None]
 
     @classmethod
     def start(
@@ -235,7 +113,7 @@ class DachsServer:
         warm_up: bool = True,
         keep: bool = False,
     ) -> Self:
-        """Start PostgreSQL and DaCHS, import the synthetic data and wait until TAP answers.
+        """Start PostgreSQL and DaCHS with the synthetic data and wait until TAP answers.
 
         Parameters
         ----------
@@ -244,7 +122,7 @@ class DachsServer:
         rows
             Rows of the synthetic catalogue.
         timeout
-            Overall deadline in seconds.
+            Overall deadline in seconds (including building the template the first time).
         warm_up
             Run one sync and one async query, so that the first real query is not the slow one
             that loads everything.
@@ -259,14 +137,16 @@ class DachsServer:
         reason = dachs_unavailable_reason()
         if reason is not None:
             raise DachsError(reason)
+        deadline = time.monotonic() + timeout
         base = base_dir or default_base_dir()
         base.mkdir(parents=True, exist_ok=True)
         reap_stale(base)
+        template = prepared_template(base, rows, deadline)
         directory = base / f"run-{os.getpid()}-{secrets.token_hex(3)}"
         directory.mkdir(mode=0o755)
         server = cls(url="", directory=directory, rows=rows, _keep=keep)
         try:
-            server._launch(time.monotonic() + timeout, warm_up=warm_up)
+            server._launch(template, deadline, warm_up=warm_up)
         except BaseException:
             server.stop()
             raise
@@ -274,175 +154,35 @@ class DachsServer:
 
     # Startup ----------------------------------------------------------------------------------
 
-    def _launch(self, deadline: float, *, warm_up: bool) -> None:
-        pg_user, dachs_user = (_Account(u) for u in _service_users())
-        password = secrets.token_urlsafe(16)
-        socket_dir = self._start_postgres(pg_user, password, deadline)
-        gavo_env = self._init_dachs(dachs_user, socket_dir, password)
+    def _launch(self, template: Path, deadline: float, *, warm_up: bool) -> None:
+        pg, dachs = service_accounts()
+        data = self.directory / "pgdata"
+        root = self.directory / "gavo"
+        shutil.copytree(template / "pgdata", data, symlinks=True)
+        os.chmod(data, 0o700)
+        pg.chown(data)
+        shutil.copytree(template / "gavo", root, symlinks=True)
+        sockets = self._group.start_postgres(pg, deadline)
+        write_dsn(root, sockets)
+        dachs.chown(root)
+        settings = self.directory / "gavo.rc"
         for attempt in range(3):
-            port = _free_port()
+            port = free_port()
             self.url = f"http://127.0.0.1:{port}"
-            self._write_settings(dachs_user, port)
-            web = self._spawn(dachs_user, ["dachs", "serve", "start", "--foreground"], gavo_env)
+            settings.write_text(settings_text(root, port, dachs.name))
+            web = self._group.spawn(
+                dachs, ["dachs", "serve", "start", "--foreground"], gavo_env(settings), "dachs.log"
+            )
             if self._wait_web(web, deadline, last=attempt == 2):
                 break
         if warm_up:
             self._warm_up(deadline)
 
-    def _spawn(
-        self, account: _Account, argv: list[str], env: dict[str, str], log: str | None = None
-    ) -> subprocess.Popen[bytes]:
-        logfile = self.directory / (log or f"{Path(argv[0]).name}.log")
-        with logfile.open("ab") as out:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=account.env(env),
-                cwd=self.directory,
-                start_new_session=True,
-                user=account.uid,
-                group=account.gid,
-                extra_groups=account.extra_groups,
-            )
-        self._processes.append(process)
-        with (self.directory / "pids").open("a") as pids:
-            pids.write(f"{process.pid}\n")
-        return process
-
-    def _run(self, account: _Account, argv: list[str], env: dict[str, str], step: str) -> None:
-        logfile = self.directory / "setup.log"
-        with logfile.open("ab") as out:
-            out.write(f"$ {' '.join(argv)}\n".encode())
-            out.flush()
-            result = subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=account.env(env),
-                cwd=self.directory,
-                check=False,
-                timeout=300,
-                user=account.uid,
-                group=account.gid,
-                extra_groups=account.extra_groups,
-            )
-        if result.returncode != 0:
-            raise DachsError(f"{step} failed (exit {result.returncode}):\n{_tail(logfile)}")
-
-    def _start_postgres(self, account: _Account, password: str, deadline: float) -> Path:
-        bindir = _pg_bindir()
-        assert bindir is not None
-        data = self.directory / "pgdata"
-        sockets = self.directory / "pgsocket"
-        for path in (data, sockets):
-            path.mkdir(mode=0o700)
-            account.chown(path)
-        os.chmod(sockets, 0o755)  # noqa: S103 - DaCHS (another user) connects through it
-        pwfile = self.directory / "pgpass.tmp"
-        pwfile.write_text(password + "\n")
-        account.chown(pwfile)
-        self._run(
-            account,
-            [
-                str(bindir / "initdb"),
-                "-D", str(data),
-                "-U", "mobuadmin",
-                f"--pwfile={pwfile}",
-                "--auth=scram-sha-256",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-            {},
-            "initdb",
-        )  # fmt: skip
-        pwfile.unlink()
-        postgres = self._spawn(
-            account,
-            [
-                str(bindir / "postgres"),
-                "-D", str(data),
-                "-k", str(sockets),
-                "-p", str(_PG_PORT),
-                "-c", "listen_addresses=",
-                "-c", "fsync=off",
-                "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off",
-                "-c", "client_connection_check_interval=1s",
-                "-c", "statement_timeout=300s",
-            ],
-            {},
-            "postgres.log",
-        )  # fmt: skip
-        env = {"PGPASSWORD": password}
-        delay = 0.05
-        while True:
-            ready = subprocess.run(
-                [str(bindir / "pg_isready"), "-q", "-h", str(sockets), "-p", str(_PG_PORT)],
-                check=False,
-                capture_output=True,
-            )
-            if ready.returncode == 0:
-                break
-            if postgres.poll() is not None or time.monotonic() > deadline:
-                log = _tail(self.directory / "postgres.log")
-                raise DachsError(f"PostgreSQL did not start:\n{log}")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-        self._run(
-            account,
-            [str(bindir / "createdb"), "-h", str(sockets), "-p", str(_PG_PORT), "-U", "mobuadmin",
-             "-E", "UTF8", "-T", "template0", "gavo"],
-            env,
-            "createdb",
-        )  # fmt: skip
-        return sockets
-
-    def _settings_path(self) -> Path:
-        return self.directory / "gavo.rc"
-
-    def _write_settings(self, account: _Account, port: int) -> None:
-        settings = self._settings_path()
-        settings.write_text(
-            "[general]\n"
-            f"rootDir: {self.directory / 'gavo'}\n"
-            "[web]\n"
-            "bindAddress: 127.0.0.1\n"
-            f"serverPort: {port}\n"
-            f"serverURL: http://127.0.0.1:{port}\n"
-            f"user: {account.name}\n"
-            "sitename: mobu test data centre\n"
-            "[async]\n"
-            "maxTAPRunning: 4\n"
-        )
-        account.chown(settings)
-
-    def _init_dachs(self, account: _Account, sockets: Path, password: str) -> dict[str, str]:
-        root = self.directory / "gavo"
-        root.mkdir()
-        account.chown(root)
-        self._write_settings(account, _free_port())
-        env = {"GAVOSETTINGS": str(self._settings_path()), "GAVOCUSTOM": "/nonexistent"}
-        dsn = f"host={sockets} port={_PG_PORT} user=mobuadmin password={password} dbname=gavo"
-        self._run(account, ["dachs", "init", "-d", dsn], env, "dachs init")
-        rds = write_fixtures(root / "inputs", self.rows)
-        account.chown(root / "inputs")
-        for rd in rds[:1]:
-            self._run(account, ["dachs", "imp", rd], env, f"dachs imp {rd}")
-        self._run(account, ["dachs", "imp", "//obscore"], env, "dachs imp //obscore")
-        for rd in rds[1:]:
-            self._run(account, ["dachs", "imp", rd], env, f"dachs imp {rd}")
-        self._run(account, ["dachs", "pub", *rds], env, "dachs pub")
-        return env
-
     def _wait_web(self, web: subprocess.Popen[bytes], deadline: float, *, last: bool) -> bool:
         """Wait until TAP is available; False if the port was taken and another try is left."""
         url = f"{self.tap_url}/availability"
         delay = 0.1
-        while True:
+        while True:  # readiness of a server just spawned: short backoff under a deadline
             try:
                 if b"true</avl:available>" in httpx.get(url, timeout=5).content:
                     return True
@@ -450,13 +190,13 @@ class DachsServer:
                 pass
             log = self.directory / "dachs.log"
             if web.poll() is not None:
-                text = _tail(log)
+                text = tail(log)
                 if "already listens" in text and not last:
-                    self._processes.remove(web)
+                    self._group.forget(web)
                     return False
                 raise DachsError(f"DaCHS exited with {web.returncode}:\n{text}")
             if time.monotonic() > deadline:
-                raise DachsError(f"DaCHS did not become available at {url}:\n{_tail(log)}")
+                raise DachsError(f"DaCHS did not become available at {url}:\n{tail(log)}")
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
@@ -492,29 +232,9 @@ class DachsServer:
 
     def stop(self) -> None:
         """Stop DaCHS, then PostgreSQL (by PID, process group), and remove the directory."""
-        for process in reversed(self._processes):
-            self._terminate(process)
-        self._processes.clear()
+        self._group.stop()
         if not self._keep:
             shutil.rmtree(self.directory, ignore_errors=True)
-
-    @staticmethod
-    def _terminate(process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is not None:
-            return
-        # SIGINT is PostgreSQL's fast shutdown and stops twisted (DaCHS) cleanly too.
-        try:
-            os.killpg(process.pid, signal.SIGINT)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                return
-            process.wait(timeout=_STOP_TIMEOUT)
 
     def __enter__(self) -> Self:
         return self
