@@ -19,6 +19,7 @@ from mobu.alerts.messages import (
     format_repeat,
     format_status,
 )
+from mobu.alerts.redact import redact_text
 from mobu.events import EventBase
 from mobu.services.alerts import FailureReport
 
@@ -308,7 +309,10 @@ class SlackAlerter:
                     continue
             break
         self.failed += 1
-        self._logger.warning("Posting to Slack failed", status=status, error=error)
+        # the webhook URL is the credential: never let it reach a log line
+        self._logger.warning(
+            "Posting to Slack failed", status=status, error=redact_text(error, [self._url])
+        )
 
 
 def _retry_after(value: str | None) -> float:
