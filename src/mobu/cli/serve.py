@@ -16,6 +16,7 @@ import click
 import uvicorn
 from fastapi import FastAPI
 
+from mobu import eventloop
 from mobu.cli.common import EXIT_BAD_INPUT, fail
 from mobu.config import Config, ConfigError, load_config
 from mobu.exceptions import MobuError
@@ -129,7 +130,7 @@ def run_server(
         access_log=False,
     )
     server = MobuServer(uv_config, app=app, on_ready=on_ready, path=config.path_prefix.rstrip("/"))
-    asyncio.run(server.serve())
+    eventloop.run(server.serve())
 
 
 @click.command()
