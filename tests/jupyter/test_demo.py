@@ -8,7 +8,7 @@ import pytest
 
 from mobu.demo import DemoContribution, DemoError, DemoSettings, run_demo
 from mobu.demo.jupyter import JupyterHubDemo
-from tests.jupyter.conftest import needs_hub
+from tests.jupyter.conftest import needs_hub, remember_processes
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "notebooks"
 

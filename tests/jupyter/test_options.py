@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 import structlog
@@ -10,13 +12,18 @@ from pydantic import ValidationError
 from mobu.config import Config
 from mobu.events import Events
 from mobu.models.business.config import BusinessConfig
+from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.business.nublado import NubladoPythonLoopOptions
 from mobu.models.user import AuthenticatedUser
 from mobu.registry import default_registry
+from mobu.services.business.notebookrunnerlist import NotebookRunnerList
 from mobu.services.business.nublado import NubladoError
 from mobu.services.business.nubladopythonloop import NubladoPythonLoop
 from mobu.services.discovery import Discovery, DiscoveryError
 from mobu.services.identity_providers import IdentityError, build_identity
+from mobu.services.notebooks import NotebookRepositoryError
+from mobu.services.repo import RepoCache
+from tests.jupyter.notebooks import notebook
 
 
 def test_image_mapped_to_user_options() -> None:
@@ -88,3 +95,23 @@ async def test_startup_failures_are_clear() -> None:
         await _business(None, Discovery()).startup()
     with pytest.raises(DiscoveryError, match=r"'hub' is not in discovery\.services"):
         await _business("t", Discovery()).startup()
+
+
+async def test_empty_runnable_set_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a.ipynb").write_text(
+        notebook("1", metadata={"mobu": {"required_applications": ["portal"]}})
+    )
+    cache = RepoCache(structlog.get_logger("t"))
+    business = NotebookRunnerList(
+        options=NotebookRunnerOptions(repo_url=str(tmp_path)),
+        user=AuthenticatedUser(username="bot-mobu-x", token="t"),
+        events=Events(), logger=structlog.get_logger("t"), flock=None,
+        http_client=httpx.AsyncClient(), discovery=Discovery(), repo_cache=cache,
+    )
+    try:
+        with pytest.raises(NotebookRepositoryError, match="No runnable notebooks") as info:
+            await business.startup()
+        assert info.value.alert_context()["repo"] == str(tmp_path)
+    finally:
+        await business.close()
+        await cache.aclose()
