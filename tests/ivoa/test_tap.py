@@ -225,3 +225,18 @@ async def test_token_is_sent_as_bearer(
     assert hung_tap.requests
     for _, _, headers in hung_tap.requests:
         assert headers.get("Authorization") == "Bearer tok-123"
+
+
+async def test_query_comment_can_be_turned_off(
+    discovery: Discovery,
+    events: Events,
+    logger: FilteringBoundLogger,
+    capture: CapturingLogger,
+    user: AuthenticatedUser,
+) -> None:
+    """With query_comment off the query is sent as written."""
+    query = "SELECT TOP 1 object_id FROM synth.main"
+    business = runner(discovery, events, logger, user, queries=[query], query_comment=False)
+    await business.run_once()
+    [started] = logged(capture, "Running query")
+    assert started["query"] == query

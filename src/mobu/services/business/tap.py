@@ -73,6 +73,14 @@ class TAPBusinessOptions(BusinessOptions):
         ),
         examples=[300, "30s"],
     )
+    query_comment: bool = Field(
+        True,
+        description=(
+            "Start each query with the comment '-- mobu query_id=... user=... template=...' so"
+            " server logs can be correlated; turn off for servers whose ADQL parser rejects"
+            " comments"
+        ),
+    )
 
 
 class TAPClientError(BusinessError):
@@ -101,8 +109,10 @@ class PreparedQuery:
     query_id: str
     template: str | None = None
 
-    def text(self, username: str) -> str:
+    def text(self, username: str, *, comment: bool = True) -> str:
         """Return the ADQL sent to the server, starting with an identifying comment."""
+        if not comment:
+            return self.adql.strip()
         label = f"-- mobu query_id={self.query_id} user={username}"
         if self.template:
             label += f" template={self.template}"
@@ -194,7 +204,7 @@ class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
     @override
     async def execute(self) -> None:
         query = self.get_next_query()
-        text = query.text(self.user.username)
+        text = query.text(self.user.username, comment=self.options.query_comment)
         sync = self.options.sync
         self.running_query = text
         self.logger.info(
