@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 import aiohttp
+import yarl
 from pydantic import Field, HttpUrl, field_validator
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
@@ -99,12 +100,14 @@ class HTTPCheck(Business[HTTPCheckOptions]):
         self._publisher = events.publisher("http_check", HttpCheckEvent)
         self._last_status: int | None = None
         self._url = str(options.url)
+        # Parsed once: aiohttp would otherwise parse the string into a URL on every request.
+        self._request_url = yarl.URL(self._url)
         self._regex = re.compile(options.body_regex) if options.body_regex else None
         self._timeout = aiohttp.ClientTimeout(total=options.timeout.total_seconds())
         headers: dict[str, str] = dict(options.headers)
         if options.send_token and user.token:
             headers["Authorization"] = f"Bearer {user.token}"
-        self._headers = headers
+        self._headers = headers or None
 
     @override
     async def execute(self) -> None:
@@ -114,7 +117,7 @@ class HTTPCheck(Business[HTTPCheckOptions]):
         try:
             async with self._session.request(
                 options.method,
-                self._url,
+                self._request_url,
                 headers=self._headers,
                 data=options.body,
                 allow_redirects=options.follow_redirects,
