@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 import sys
@@ -26,10 +27,18 @@ class TimedSink:
 
     def __init__(self) -> None:
         self.events: list[tuple[float, str, EventBase]] = []
+        self._changed = asyncio.Event()
 
     def publish(self, name: str, payload: EventBase) -> None:
         """Record an event with the time it was published."""
         self.events.append((time.perf_counter(), name, payload))
+        self._changed.set()
+
+    async def wait_count(self, name: str, count: int) -> None:
+        """Wait until ``count`` events named ``name`` were published."""
+        while len(self.times(name)) < count:
+            self._changed.clear()
+            await self._changed.wait()
 
     def times(self, name: str) -> list[float]:
         """Publication times of the events named ``name``."""

@@ -74,8 +74,7 @@ async def runner_per_cell(runs: int) -> tuple[list[float], list[float]]:
                 }},
             })
             await context.manager.start_flock(flock)
-            while len(sink.times("notebook_execution")) < runs + 1:
-                await asyncio.sleep(0.5)  # benchmark script: polling a counter is fine
+            await sink.wait_count("notebook_execution", runs + 1)
             await context.manager.stop_flock("nb")
         cells = [e.duration.total_seconds() for e in sink.payloads("notebook_cell_execution")]  # type: ignore[attr-defined]
         notebooks = [e.duration.total_seconds() for e in sink.payloads("notebook_execution")]  # type: ignore[attr-defined]
