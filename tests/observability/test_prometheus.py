@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
 from mobu.config import Config
 from mobu.events import EmptyLoopExecution, Events, TapQuery
 from mobu.factory import ProcessContext
 from mobu.main import create_app
-from mobu.metrics import MetricsConfig, MobuMetrics
+from mobu.metrics import LagMonitor, MetricsConfig, MobuMetrics
 from mobu.services.builder import null_logger
 from mobu.testing.prometheus import prometheus_binary, run_prometheus
 from tests.observability.conftest import flock, obs_registry, process
@@ -168,3 +171,35 @@ async def test_real_prometheus_scrapes_mobu(tmp_path: Path, target: Target) -> N
     assert iterations[0]["metric"]["business"] == "HTTPCheck"
     assert 0 < float(p99[0]["value"][1]) <= 30
     assert health["health"] == "up"
+
+
+async def test_event_loop_lag_is_measured_and_warned() -> None:
+    """A blocked event loop shows up as lag; past the threshold mobu warns, rate-limited."""
+    lags: list[float] = []
+    sampled = asyncio.Event()
+
+    def observe(lag: float) -> None:
+        lags.append(lag)
+        sampled.set()
+
+    monitor = LagMonitor(timedelta(milliseconds=10), observe)
+    monitor.start()
+    time.sleep(0.3)  # the loop is blocked: the next sample is at least this late
+    await asyncio.wait_for(sampled.wait(), 30)
+    monitor.stop()
+    assert lags[0] >= 0.25
+    metrics = MobuMetrics(
+        MetricsConfig(event_loop_lag_warning=timedelta(seconds=0.1)),
+        logger=structlog.get_logger("mobu-test"),
+    )
+    with capture_logs() as logs:
+        for lag in (0.05, 0.7, 0.9):
+            metrics.observe_lag(lag)
+    (warning,) = [e for e in logs if e["event"].startswith("Event loop lagging")]
+    assert warning["lag_seconds"] == 0.7
+    families = _families(metrics.render().decode())
+    (count,) = [
+        s.value for s in families["mobu_event_loop_lag_seconds"].samples
+        if s.name.endswith("_count")
+    ]  # fmt: skip
+    assert count == 3

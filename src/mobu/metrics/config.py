@@ -43,6 +43,13 @@ class MetricsConfig(BaseModel):
     event_loop_lag_interval: HumanTimedelta = Field(
         timedelta(seconds=1), description="How often the event-loop lag is sampled"
     )
+    event_loop_lag_warning: HumanTimedelta = Field(
+        timedelta(seconds=0.5),
+        description=(
+            "Log a warning (at most once a minute) when the event loop lags more than this:"
+            " mobu itself, not the service under test, is the bottleneck"
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -55,7 +55,7 @@ class Observability:
         self._logger = logger
         self.stats = StatsCollector(window=sinks.statistics_window)
         events.add_sink(self.stats)
-        self.metrics = MobuMetrics(metrics) if metrics.enabled else None
+        self.metrics = MobuMetrics(metrics, logger=logger) if metrics.enabled else None
         if self.metrics is not None:
             events.add_sink(self.metrics)
         self.sinks: list[QueuedSink] = build_sinks(sinks, logger)

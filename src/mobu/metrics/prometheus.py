@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -23,11 +24,13 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from structlog.typing import FilteringBoundLogger
 
 from mobu.events import EventBase
 from mobu.metrics.config import MetricsConfig
 from mobu.metrics.lag import LagMonitor
 from mobu.models.monkey import MonkeyState
+from mobu.sinks.queue import RateLimitedWarning
 
 if TYPE_CHECKING:
     from mobu.services.manager import FlockManager
@@ -64,7 +67,9 @@ class MobuMetrics:
         The ``metrics:`` section.
     """
 
-    def __init__(self, config: MetricsConfig) -> None:
+    def __init__(
+        self, config: MetricsConfig, *, logger: FilteringBoundLogger | None = None
+    ) -> None:
         self.config = config
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
@@ -97,7 +102,17 @@ class MobuMetrics:
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
-        self.lag_monitor = LagMonitor(config.event_loop_lag_interval, self.event_loop_lag.observe)
+        self._lag_threshold = config.event_loop_lag_warning.total_seconds()
+        self._lag_warning = (
+            RateLimitedWarning(
+                logger,
+                "Event loop lagging: mobu itself is saturated (add replicas or fewer monkeys)",
+                timedelta(minutes=1),
+            )
+            if logger is not None
+            else None
+        )
+        self.lag_monitor = LagMonitor(config.event_loop_lag_interval, self.observe_lag)
         self._flock_label = _CappedLabel(config.max_label_values)
         self._event_label = _CappedLabel(config.max_label_values)
         self._children: dict[tuple[str | None, str, bool], tuple[Any, Any]] = {}
@@ -148,6 +163,12 @@ class MobuMetrics:
                     str(getattr(payload, "notebook", "")),
                     "success" if success else "failure",
                 ).observe(seconds)
+
+    def observe_lag(self, lag: float) -> None:
+        """Record one event-loop lag sample; warn (rate-limited) past the threshold."""
+        self.event_loop_lag.observe(lag)
+        if lag > self._lag_threshold and self._lag_warning is not None:
+            self._lag_warning(1, lag_seconds=round(lag, 3))
 
     def render(self) -> bytes:
         """Return the text exposition of every metric."""
