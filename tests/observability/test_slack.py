@@ -49,6 +49,7 @@ async def test_alert_dedup_and_recovery(receiver: Receiver) -> None:
         "Node: node-a",
         "x0 = compute(0)",
         "cell failed for token <redacted>",
+        "Spawn progress:\nSpawning server...\nPulling image\nServer ready",
     ):
         assert expected in text
     assert TOKEN not in str(alert)

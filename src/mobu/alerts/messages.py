@@ -27,7 +27,7 @@ __all__ = [
 _BLOCK_TEXT_MAX = 2900
 """Slack rejects section texts over 3000 characters."""
 
-_LONG_KEYS = ("code", "output", "traceback", "spawn_log")
+_LONG_KEYS = ("code", "output", "traceback", "error", "spawn_log", "progress")
 _SKIPPED_KEYS = frozenset(_LONG_KEYS) | {"notebook", "cell", "cell_id"}
 
 
@@ -114,11 +114,18 @@ def format_failure(report: FailureReport, code_max_chars: int) -> dict[str, Any]
         code = truncate_head(_clean(context["code"], secrets), code_max_chars)
         blocks.append(_section(f"*Code*\n```{code}```"))
         fallback.append(f"Code:\n{code}")
-    output = context.get("output") or context.get("traceback")
+    output = context.get("output") or context.get("traceback") or context.get("error")
     if output:
         tail = truncate_tail(_clean(output, secrets), code_max_chars)
         blocks.append(_section(f"*Output*\n```{tail}```"))
         fallback.append(f"Output:\n{tail}")
+    progress = context.get("progress") or context.get("spawn_log")
+    if progress:
+        if isinstance(progress, list | tuple):
+            progress = "\n".join(str(p) for p in progress)
+        tail = truncate_tail(_clean(progress, secrets), code_max_chars)
+        blocks.append(_section(f"*Spawn progress*\n```{tail}```"))
+        fallback.append(f"Spawn progress:\n{tail}")
     return {"text": "\n".join(fallback), "blocks": blocks}
 
 

@@ -27,7 +27,15 @@ _TAG_KEYS = {
     "image_reference": "image_reference",
     "image_description": "image_description",
 }
-_ATTACHMENT_KEYS = {"spawn_log": "spawn-log.txt", "output": "output.txt", "code": "code.txt"}
+_ATTACHMENT_KEYS = {
+    "spawn_log": "spawn-log.txt",
+    "progress": "spawn-log.txt",
+    "output": "output.txt",
+    "error": "output.txt",
+    "traceback": "output.txt",
+    "code": "code.txt",
+}
+"""Context keys sent as attachments (the first present key wins per file name)."""
 
 
 def _before_send(event: Event, hint: Hint) -> Event | None:
@@ -130,10 +138,12 @@ class SentryReporter:
         scope.add_attachment(
             bytes=text.encode()[-limit:], filename="traceback.txt", content_type="text/plain"
         )
+        attached: set[str] = set()
         for key, filename in _ATTACHMENT_KEYS.items():
             value = report.context.get(key)
-            if not value:
+            if not value or filename in attached:
                 continue
+            attached.add(filename)
             if isinstance(value, list | tuple):
                 value = "\n".join(str(v) for v in value)
             data = redact_text(strip_ansi(str(value)), report.secrets).encode()
