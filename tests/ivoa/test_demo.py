@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import psutil
 import pytest
 
 from mobu.config import Config
+from mobu.demo import DemoContribution, DemoSettings, run_demo
+from mobu.demo.dachs import DachsDemo
 from mobu.events import Events
 from mobu.factory import ProcessContext
 from mobu.services.builder import null_logger
@@ -38,3 +42,30 @@ async def test_demo_flocks_run_and_stop(dachs: DachsServer) -> None:
         await asyncio.wait_for(context.manager.stop_all(), timeout=30)
     assert all(e.success for e in events.recorder.published("tap_query"))  # type: ignore[attr-defined]
     assert all(e.success for e in events.recorder.published("sia_query"))  # type: ignore[attr-defined]
+
+
+class WatchedDachsDemo(DachsDemo):
+    """The real component, remembering the PIDs of its server."""
+
+    pids: tuple[int, ...] = ()
+
+    async def start(self) -> DemoContribution:
+        contribution = await super().start()
+        assert self.server is not None
+        self.pids = tuple(self.server.pids)
+        return contribution
+
+
+async def test_demo_component_runs_and_leaves_nothing(tmp_path: Path) -> None:
+    """``mobu demo``'s DaCHS component: flocks succeed, and its processes are gone afterwards."""
+    component = WatchedDachsDemo(DemoSettings(notebooks=tmp_path, monkeys=1))
+    lines: list[str] = []
+    final = await run_demo([component], duration=15, interval=5, echo=lines.append)
+    assert set(final) == {"tap", "sia"}
+    assert final["tap"]["success_count"] >= 1
+    assert final["sia"]["success_count"] >= 1
+    assert any(line.startswith("DaCHS TAP:") for line in lines)
+    assert component.server is None
+    assert len(component.pids) == 2
+    for pid in component.pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mobu.demo.base import DemoComponent, DemoSettings
+from mobu.demo.dachs import DachsDemo
 from mobu.demo.jupyter import JupyterHubDemo
 
 __all__ = ["COMPONENTS", "build_components"]
 
 COMPONENTS: list[Callable[[DemoSettings], DemoComponent]] = [
     JupyterHubDemo,
+    DachsDemo,
 ]
 """Factories of the demo components, started in this order and stopped in reverse."""
 

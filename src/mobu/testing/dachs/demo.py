@@ -8,16 +8,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from mobu.models.flock import FlockConfig
 from mobu.services.discovery import DatasetServices
 from mobu.testing.dachs.server import DachsServer
 
-__all__ = ["DachsDemo", "dachs_demo", "running_dachs"]
+__all__ = ["DachsDemoConfig", "dachs_demo", "demo_flocks", "running_dachs"]
 
 
 @dataclass(frozen=True)
-class DachsDemo:
+class DachsDemoConfig:
     """What the demo adds for DaCHS.
 
     Attributes
@@ -35,6 +36,41 @@ class DachsDemo:
     flocks: list[FlockConfig]
 
 
+def demo_flocks(
+    *,
+    dataset: str = "demo",
+    tap_monkeys: int = 2,
+    sia_monkeys: int = 1,
+    idle_time: float = 10,
+) -> list[dict[str, Any]]:
+    """Return the demo's flock configurations (as dicts): a TAP and an SIA flock."""
+    common = {"dataset": dataset, "idle_time": idle_time, "error_idle_time": idle_time}
+    return [
+        {
+            "name": "tap",
+            "count": tap_monkeys,
+            "user_spec": {"username_prefix": "bot-mobu-tap"},
+            "scopes": ["read:tap"],
+            "business": {
+                "type": "TAPQuerySetRunner",
+                "restart": True,
+                "options": {**common, "query_set": "demo", "query_timeout": 60},
+            },
+        },
+        {
+            "name": "sia",
+            "count": sia_monkeys,
+            "user_spec": {"username_prefix": "bot-mobu-sia"},
+            "scopes": ["read:image"],
+            "business": {
+                "type": "SIAQuerySetRunner",
+                "restart": True,
+                "options": {**common, "query_set": "demo", "query_timeout": 60},
+            },
+        },
+    ]
+
+
 def dachs_demo(
     server: DachsServer,
     *,
@@ -42,39 +78,20 @@ def dachs_demo(
     tap_monkeys: int = 2,
     sia_monkeys: int = 1,
     idle_time: timedelta = timedelta(seconds=10),
-) -> DachsDemo:
+) -> DachsDemoConfig:
     """Return the discovery additions and flocks of the demo for a started ``server``."""
-    common = {"dataset": dataset, "idle_time": idle_time, "error_idle_time": idle_time}
-    flocks = [
-        FlockConfig.model_validate(
-            {
-                "name": "tap",
-                "count": tap_monkeys,
-                "user_spec": {"username_prefix": "bot-mobu-tap"},
-                "scopes": ["read:tap"],
-                "business": {
-                    "type": "TAPQuerySetRunner",
-                    "restart": True,
-                    "options": {**common, "query_set": "demo", "query_timeout": 60},
-                },
-            }
-        ),
-        FlockConfig.model_validate(
-            {
-                "name": "sia",
-                "count": sia_monkeys,
-                "user_spec": {"username_prefix": "bot-mobu-sia"},
-                "scopes": ["read:image"],
-                "business": {
-                    "type": "SIAQuerySetRunner",
-                    "restart": True,
-                    "options": {**common, "query_set": "demo", "query_timeout": 60},
-                },
-            }
-        ),
-    ]
+    flocks = demo_flocks(
+        dataset=dataset,
+        tap_monkeys=tap_monkeys,
+        sia_monkeys=sia_monkeys,
+        idle_time=idle_time.total_seconds(),
+    )
     services = DatasetServices.model_validate({"tap": server.tap_url, "sia": server.sia_url})
-    return DachsDemo(datasets={dataset: services}, applications=["tap", "sia"], flocks=flocks)
+    return DachsDemoConfig(
+        datasets={dataset: services},
+        applications=["tap", "sia"],
+        flocks=[FlockConfig.model_validate(flock) for flock in flocks],
+    )
 
 
 @asynccontextmanager

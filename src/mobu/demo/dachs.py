@@ -1,0 +1,44 @@
+"""Demo component: a private GAVO DaCHS server (TAP, SIA v2) with a TAP flock and an SIA flock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mobu.demo.base import DemoContribution, DemoSettings
+from mobu.testing.dachs import DachsError, DachsServer, dachs_unavailable_reason
+from mobu.testing.dachs.demo import demo_flocks
+
+__all__ = ["DachsDemo"]
+
+
+class DachsDemo:
+    """Starts DaCHS with the synthetic catalogue and images; TAPQuerySetRunner and SIA flocks."""
+
+    name = "dachs"
+
+    def __init__(self, settings: DemoSettings) -> None:
+        self.settings = settings
+        self.server: DachsServer | None = None
+
+    async def start(self) -> DemoContribution:
+        """Start the server and return its dataset entry and flocks."""
+        reason = dachs_unavailable_reason()
+        if reason is not None:
+            raise DachsError(reason)
+        self.server = await asyncio.to_thread(DachsServer.start)
+        server = self.server
+        return DemoContribution(
+            applications=["tap", "sia"],
+            datasets={"demo": {"tap": server.tap_url, "sia": server.sia_url}},
+            flocks=demo_flocks(tap_monkeys=self.settings.monkeys, sia_monkeys=1, idle_time=5),
+            notes=[
+                f"DaCHS TAP:   {server.tap_url}  (tables synth.main, ivoa.obscore)",
+                f"DaCHS SIA:   {server.sia_url}",
+            ],
+        )
+
+    async def stop(self) -> None:
+        """Stop DaCHS and its PostgreSQL (by PID) and remove their directory."""
+        server, self.server = self.server, None
+        if server is not None:
+            await asyncio.to_thread(server.stop)
