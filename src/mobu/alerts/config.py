@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from mobu.models.timedelta import HumanTimedelta
 
 __all__ = ["AlertsConfig", "SentryConfig", "SlackConfig"]
+
+_URL = TypeAdapter(AnyHttpUrl)
 
 
 class SlackConfig(BaseModel):
@@ -44,7 +55,11 @@ class SlackConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_url(self) -> SlackConfig:
-        AnyHttpUrl(self.webhook.get_secret_value())
+        try:
+            _URL.validate_python(self.webhook.get_secret_value())
+        except ValidationError:
+            # the URL is the credential: do not echo it in the error
+            raise ValueError("webhook must be an http(s) URL") from None
         return self
 
 
