@@ -8,6 +8,7 @@ or a hung server never blocks the monkey.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -53,6 +54,10 @@ print(_j.dumps({"image": _o.environ.get("JUPYTER_IMAGE_SPEC") or _o.environ.get(
   "description": _o.environ.get("IMAGE_DESCRIPTION"),
   "node": _o.environ.get("KUBERNETES_NODE_NAME") or _s.gethostname()}))
 """
+
+
+STOPPING_CALL_TIMEOUT = 10.0
+"""Longest wait, in seconds, for a session delete issued while the monkey is stopping."""
 
 
 class NubladoError(BusinessError):
@@ -403,11 +408,13 @@ class NubladoBusiness(Business[T], Generic[T]):
         self.logger.info("Deleting lab session")
         try:
             if self.stopping:
-                await lab.delete_session(session)
+                # Deleting the lab at shutdown ends the kernel anyway: do not hold the stop.
+                async with asyncio.timeout(STOPPING_CALL_TIMEOUT):
+                    await lab.delete_session(session)
             else:
                 async with self.step("session_delete"):
                     await lab.delete_session(session)
-        except JupyterError as exc:
+        except (JupyterError, TimeoutError) as exc:
             self.logger.warning("Unable to delete lab session", error=str(exc))
 
     async def _close_channel(self) -> None:
