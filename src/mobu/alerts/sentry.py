@@ -86,6 +86,7 @@ class SentryReporter:
         if rate == "errors":
             options["before_send_transaction"] = _only_errored
         sentry_sdk.init(**options)
+        self._client = sentry_sdk.get_client()
         self.captured = 0
 
     def failure(self, report: FailureReport) -> None:
@@ -95,6 +96,7 @@ class SentryReporter:
         secrets = report.secrets
         context = report.context
         with sentry_sdk.new_scope() as scope:
+            scope.set_client(self._client)
             scope.set_tag("flock", report.flock or "(solitary)")
             scope.set_tag("business", report.business)
             scope.set_user({"username": report.monkey})
@@ -127,6 +129,7 @@ class SentryReporter:
         if self._closing:
             return
         with sentry_sdk.new_scope() as scope:
+            scope.set_client(self._client)
             scope.set_tag("route", f"{method} {path}")
             scope.fingerprint = ["{{ default }}", "api", method, path]
             self._capture(scope, error, ())
@@ -152,9 +155,10 @@ class SentryReporter:
     def _capture(
         self, scope: sentry_sdk.Scope, error: BaseException, secrets: tuple[str, ...]
     ) -> None:
-        client = sentry_sdk.get_client()
         event, hint = event_from_exception(
-            error, client_options=client.options, mechanism={"type": "mobu", "handled": True}
+            error,
+            client_options=self._client.options,
+            mechanism={"type": "mobu", "handled": True},
         )
         event = redact_value(event, secrets)
         event["level"] = "error"
@@ -163,14 +167,12 @@ class SentryReporter:
 
     async def flush(self, timeout: float = 5.0) -> None:
         """Wait (in a thread) until queued events were sent."""
-        client = sentry_sdk.get_client()
-        await asyncio.to_thread(client.flush, timeout)
+        await asyncio.to_thread(self._client.flush, timeout)
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Stop capturing, send what is queued (bounded) and close the client."""
         self._closing = True
-        client = sentry_sdk.get_client()
         try:
-            await asyncio.wait_for(asyncio.to_thread(client.close, timeout), timeout + 1)
+            await asyncio.wait_for(asyncio.to_thread(self._client.close, timeout), timeout + 1)
         except TimeoutError:
             self._logger.warning("Closing the Sentry client timed out")
