@@ -49,7 +49,7 @@ class WatchedHubDemo(JupyterHubDemo):
 @pytest.mark.jupyter
 @needs_hub
 async def test_demo_runs_flocks_and_leaves_nothing() -> None:
-    component = WatchedHubDemo(DemoSettings(notebooks=EXAMPLES, monkeys=1))
+    component = WatchedHubDemo(DemoSettings(notebooks=str(EXAMPLES), monkeys=1))
     broken = Broken()
     lines: list[str] = []
     final = await run_demo(

@@ -45,16 +45,19 @@ def _default_notebooks() -> Path:
 )
 @click.option(
     "--notebooks",
-    type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="Notebook directory or git URL for the notebook runner  [default: examples/notebooks]",
+)
+@click.option(
+    "--ref", default="main", show_default=True, help="Branch or tag of a --notebooks git URL"
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the final flock summaries as JSON")
 def demo(
     duration: float | None,
     interval: float,
     monkeys: int,
-    notebooks: Path | None,
+    notebooks: str | None,
+    ref: str,
     as_json: bool,
 ) -> None:
     """Run mobu against a real local JupyterHub, showing live per-flock results.
@@ -64,10 +67,13 @@ def demo(
     fails on purpose every few runs), prints where the API and the hub are, and shows the
     flocks' results until Ctrl-C or --duration. Everything it started is stopped on exit.
     """
-    folder = notebooks or _default_notebooks()
-    if not folder.exists():
-        fail(f"notebook directory {folder} does not exist", EXIT_BAD_INPUT)
-    settings = DemoSettings(notebooks=folder.resolve(), monkeys=monkeys)
+    source = notebooks or str(_default_notebooks())
+    if "://" not in source and not source.startswith("git@"):
+        folder = Path(source)
+        if not folder.is_dir():
+            fail(f"notebook directory {folder} does not exist", EXIT_BAD_INPUT)
+        source = str(folder.resolve())
+    settings = DemoSettings(notebooks=source, notebooks_ref=ref, monkeys=monkeys)
     try:
         final = asyncio.run(
             run_demo(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = ["DemoComponent", "DemoContribution", "DemoSettings"]
@@ -13,8 +12,10 @@ __all__ = ["DemoComponent", "DemoContribution", "DemoSettings"]
 class DemoSettings:
     """Choices of the ``mobu demo`` command that components may read."""
 
-    notebooks: Path
-    """Directory (or git URL) of the notebooks the notebook runner flock runs."""
+    notebooks: str
+    """Directory, ``file://`` or git URL of the notebooks the notebook runner flock runs."""
+    notebooks_ref: str = "main"
+    """Branch or tag of ``notebooks`` when it is a git repository."""
     monkeys: int = 2
     """Monkeys of the main flock of each component."""
 

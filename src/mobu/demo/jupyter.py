@@ -55,8 +55,9 @@ class JupyterHubDemo:
                         "type": "NotebookRunnerCounting",
                         "restart": True,
                         "options": {
-                            **quick, "repo_url": str(self.settings.notebooks),
-                            "repo_ref": "main", "max_executions": 3, "delete_lab": False,
+                            **quick, "repo_url": self.settings.notebooks,
+                            "repo_ref": self.settings.notebooks_ref, "max_executions": 3,
+                            "delete_lab": False,
                             "execution_idle_time": 0, "notebook_idle_time": 1, "idle_time": 5,
                         },
                     },
