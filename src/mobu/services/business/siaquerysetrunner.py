@@ -100,7 +100,10 @@ class SIAQuerySetRunnerOptions(BusinessOptions):
     """Options of SIAQuerySetRunner."""
 
     dataset: str = Field(
-        "dp02", min_length=1, description="Dataset whose SIA service is queried", examples=["dp02"]
+        "demo",
+        min_length=1,
+        description="Dataset whose SIA service is queried (default goes with query_set demo)",
+        examples=["demo", "dp02"],
     )
     query_set: str = Field(
         "demo",

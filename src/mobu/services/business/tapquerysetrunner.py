@@ -64,8 +64,14 @@ def resolve_query_set(name: str) -> Path:
 
 
 class TAPQuerySetRunnerOptions(TAPBusinessOptions):
-    """Options of TAPQuerySetRunner."""
+    """Options of TAPQuerySetRunner. The defaults go together: the demo set on the demo data."""
 
+    dataset: str = Field(
+        "demo",
+        min_length=1,
+        description="Dataset whose TAP service is queried (a key of discovery.datasets)",
+        examples=["demo", "dp02"],
+    )
     query_set: str = Field(
         "demo",
         description="Name of a shipped query set, or path of a directory of *.sql + params.yaml",
