@@ -87,3 +87,21 @@ def test_traces_sampling_config() -> None:
         SentryConfig(dsn="http://k@127.0.0.1:1/1", traces_sample_rate=1.5)
     assert _only_errored({"tags": {"errored": "true"}}, {}) is not None
     assert _only_errored({"tags": {}}, {}) is None
+
+
+async def test_failure_storm_is_rate_limited(receiver: Receiver) -> None:
+    """Thousands of identical failures must not cost the loop: a few per minute are sent."""
+    config = sentry(receiver, max_events_per_minute=3)
+    async with process(alerts=config) as context:
+        assert context.events.recorder is not None
+        await context.manager.start_flock(
+            flock("storm", "Flaky", restart=True, failures=50, error_idle_time=0, idle_time=3600)
+        )
+        await context.events.recorder.wait_for("notebook_like", 51)
+        reporter = context.observability.sentry
+        assert reporter is not None
+        await reporter.flush()
+        sent = len(receiver.events())
+    assert reporter.captured == sent
+    assert sent + reporter.suppressed == 50
+    assert 3 <= sent <= 6  # 3 per minute; the run may straddle one minute boundary

@@ -80,6 +80,14 @@ class SentryConfig(BaseModel):
     attach_max_bytes: int = Field(
         100_000, ge=1024, description="Size limit of each attachment (spawn log, traceback)"
     )
+    max_events_per_minute: int = Field(
+        10,
+        ge=1,
+        description=(
+            "Events sent per root cause (flock, business, notebook, cell) per minute; a failure"
+            " storm of thousands of monkeys must not cost the event loop (the rest are counted)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_rate(self) -> SentryConfig:

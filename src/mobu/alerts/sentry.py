@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import traceback
 from typing import Any
 
@@ -88,6 +89,9 @@ class SentryReporter:
         sentry_sdk.init(**options)
         self._client = sentry_sdk.get_client()
         self.captured = 0
+        self.suppressed = 0
+        self._minute = 0
+        self._sent_this_minute: dict[tuple[str, ...], int] = {}
 
     def failure(self, report: FailureReport) -> None:
         """Capture one monkey failure."""
@@ -95,6 +99,8 @@ class SentryReporter:
             return
         secrets = report.secrets
         context = report.context
+        if not self._allow(report):
+            return
         with sentry_sdk.new_scope() as scope:
             scope.set_client(self._client)
             scope.set_tag("flock", report.flock or "(solitary)")
@@ -123,6 +129,26 @@ class SentryReporter:
                 scope.set_context("mobu", redact_value(extra, secrets))
             self._attach(scope, report)
             self._capture(scope, report.error, secrets)
+
+    def _allow(self, report: FailureReport) -> bool:
+        """At most ``max_events_per_minute`` events per root cause (cheap: no traceback walk)."""
+        minute = int(time.monotonic() // 60)
+        if minute != self._minute:
+            self._minute = minute
+            self._sent_this_minute.clear()
+        context = report.context
+        key = (
+            report.flock or "",
+            report.business,
+            str(context.get("notebook", "")),
+            str(context.get("cell") or context.get("cell_id") or ""),
+        )
+        sent = self._sent_this_minute.get(key, 0)
+        if sent >= self.config.max_events_per_minute:
+            self.suppressed += 1
+            return False
+        self._sent_this_minute[key] = sent + 1
+        return True
 
     def api_error(self, method: str, path: str, error: BaseException) -> None:
         """Capture an uncaught exception of a REST API handler."""
