@@ -103,6 +103,9 @@ async def test_webhook_errors_never_reach_monkeys(receiver: Receiver) -> None:
         await slack_alerter.flush()
         assert slack_alerter.failed == 2
         assert slack_alerter.sent == 0
+        assert context.observability.metrics is not None
+        text = context.observability.metrics.render().decode()
+        assert 'mobu_alerts_total{channel="slack",outcome="failed"} 2.0' in text
         (summary,) = context.manager.summarize_flocks()
         assert summary.failure_count == 3
         assert summary.success_count >= 40

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
 from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts import AlertsConfig, ApiErrorReporter, SentryReporter, SlackAlerter
@@ -84,9 +87,24 @@ class Observability:
     def bind(self, manager: FlockManager) -> None:
         """Let metrics and the status summary read the flocks of ``manager``."""
         if self.metrics is not None:
-            self.metrics.bind(manager, self.sinks)
+            self.metrics.bind(manager, self.sinks, self._alert_metrics)
         if self.slack is not None:
             self.slack.bind(manager)
+
+    def _alert_metrics(self) -> Iterator[Metric]:
+        alerts = CounterMetricFamily(
+            "mobu_alerts",
+            "Alert messages by channel and outcome (sent, failed, dropped, rate-limited)",
+            labels=["channel", "outcome"],
+        )
+        if self.slack is not None:
+            alerts.add_metric(["slack", "sent"], self.slack.sent)
+            alerts.add_metric(["slack", "failed"], self.slack.failed)
+            alerts.add_metric(["slack", "dropped"], self.slack.dropped)
+        if self.sentry is not None:
+            alerts.add_metric(["sentry", "sent"], self.sentry.captured)
+            alerts.add_metric(["sentry", "rate_limited"], self.sentry.suppressed)
+        yield alerts
 
     async def start(self) -> None:
         """Start writer tasks and timers."""
