@@ -159,9 +159,13 @@ async def test_status_posted_on_schedule(receiver: Receiver) -> None:
         assert context.events.recorder is not None
         await context.manager.start_flock(flock("steady", "EmptyLoop", count=3, idle_time=3600))
         await context.events.recorder.wait_for("empty_loop", 3)
-        (status,) = await receiver.wait_slack(1)
+        # a status posted while the flock was still starting says "(not started)": wait for more
+        count = 1
+        while "3 monkeys started" not in (await receiver.wait_slack(count))[-1]["text"]:
+            count += 1
+    status = receiver.slack[count - 1]
     assert status["text"].startswith("Currently running 1 flock against testenv:\n• *steady*: ")
-    assert "3 monkeys started" in status["text"]
+    assert all(m["text"].startswith("Currently running 1 flock") for m in receiver.slack)
 
 
 async def test_uncaught_api_error_reported(receiver: Receiver) -> None:
