@@ -23,6 +23,7 @@ from mobu.factory import ProcessContext
 from mobu.main import create_app
 from mobu.metrics import LagMonitor, MetricsConfig, MobuMetrics
 from mobu.services.builder import null_logger
+from mobu.services.stats import StatsCollector
 from mobu.testing.prometheus import prometheus_binary, run_prometheus
 from tests.observability.conftest import flock, obs_registry, process
 from tests.support.target import Target
@@ -203,3 +204,25 @@ async def test_event_loop_lag_is_measured_and_warned() -> None:
         if s.name.endswith("_count")
     ]  # fmt: skip
     assert count == 3
+
+
+class _FloatDuration(EmptyLoopExecution):
+    duration: float | str | None = None
+
+
+def test_sinks_accept_any_duration_type() -> None:
+    """Sinks never raise into a business: float durations count, odd types are ignored."""
+    metrics = MobuMetrics(MetricsConfig())
+    stats = StatsCollector()
+    events = Events(sinks=[metrics, stats])
+    common = {"flock": "f", "username": "bot-mobu-x", "business": "Custom", "success": True}
+    for duration in (0.25, 2, "soon", None):
+        events.dispatch("custom", _FloatDuration(duration=duration, **common))
+    (custom,) = stats.flock_statistics("f")
+    assert (custom.total.count, custom.total.max) == (4, 2.0)
+    families = _families(metrics.render().decode())
+    (count,) = [
+        s.value for s in families["mobu_event_duration_seconds"].samples
+        if s.name.endswith("_count")
+    ]  # fmt: skip
+    assert count == 2

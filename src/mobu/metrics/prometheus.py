@@ -154,7 +154,9 @@ class MobuMetrics:
             self._children[key] = children
         children[0].inc()
         duration = getattr(payload, "duration", None)
-        if duration is not None:
+        if isinstance(duration, int | float) and not isinstance(duration, bool):
+            duration = timedelta(seconds=duration)
+        if isinstance(duration, timedelta):
             seconds = duration.total_seconds()
             children[1].observe(seconds)
             if self.notebook_duration is not None and name == "notebook_execution":

@@ -351,7 +351,12 @@ class StatsCollector:
             )
         success = getattr(payload, "success", None)
         duration = getattr(payload, "duration", None)
-        seconds = duration.total_seconds() if isinstance(duration, timedelta) else None
+        if isinstance(duration, timedelta):
+            seconds: float | None = duration.total_seconds()
+        elif isinstance(duration, int | float) and not isinstance(duration, bool):
+            seconds = float(duration)
+        else:
+            seconds = None
         stats.total.add(success, seconds)
         stats.window.add(success, seconds)
 
