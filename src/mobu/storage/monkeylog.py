@@ -39,7 +39,7 @@ class MonkeyLog:
         Lines are buffered in memory until this many bytes, then appended to the file.
     """
 
-    __slots__ = ("_buffer", "_buffered", "_size", "flush_bytes", "max_bytes", "path")
+    __slots__ = ("_memory", "_pending", "_size", "flush_bytes", "max_bytes", "path")
 
     def __init__(
         self, path: Path | None, *, max_bytes: int = 1_048_576, flush_bytes: int = 4096
@@ -47,27 +47,26 @@ class MonkeyLog:
         self.path = path
         self.max_bytes = max_bytes
         self.flush_bytes = flush_bytes
-        self._buffer: list[str] = []
-        self._buffered = 0
+        # Unwritten lines are one string, not a list of lines: an idle monkey's partly filled
+        # buffer then costs about its text (<= flush_bytes), not twice that in str objects.
+        self._pending = ""
+        self._memory = ""
         self._size = 0
 
     def write(self, line: str) -> None:
         """Append one line (without its newline)."""
-        self._buffer.append(line)
-        self._buffered += len(line) + 1
-        if self._buffered >= self.flush_bytes:
+        self._pending += line + "\n"
+        if len(self._pending) >= self.flush_bytes:
             self.flush()
 
     def flush(self) -> None:
         """Write buffered lines to the file (rotating it when over half the cap)."""
-        if not self._buffer:
+        data = self._pending
+        if not data:
             return
-        data = "\n".join(self._buffer) + "\n"
-        self._buffer.clear()
-        self._buffered = 0
+        self._pending = ""
         if self.path is None:
-            self._buffer.append(data[:-1])
-            self._trim_memory()
+            self._keep_in_memory(data)
             return
         if self._size + len(data) > self.max_bytes // 2 and self._size > 0:
             os.replace(self.path, self._rotated)
@@ -76,12 +75,12 @@ class MonkeyLog:
             fh.write(data)
         self._size += len(data)
 
-    def _trim_memory(self) -> None:
-        text = self._buffer[0]
+    def _keep_in_memory(self, data: str) -> None:
+        text = self._memory + data
         if len(text) > self.max_bytes:
             cut = text.find("\n", len(text) - self.max_bytes)
-            self._buffer[0] = text[cut + 1 :] if cut >= 0 else text[-self.max_bytes :]
-        self._buffered = len(self._buffer[0]) + 1
+            text = text[cut + 1 :] if cut >= 0 else text[-self.max_bytes :]
+        self._memory = text
 
     @property
     def _rotated(self) -> Path:
@@ -92,9 +91,8 @@ class MonkeyLog:
         """Yield the whole retained log, oldest first."""
         self.flush()
         if self.path is None:
-            yield from self._buffer
-            if self._buffer:
-                yield "\n"
+            if self._memory:
+                yield self._memory
             return
         for path in (self._rotated, self.path):
             try:
@@ -110,7 +108,8 @@ class MonkeyLog:
 
     def delete(self) -> None:
         """Remove the files."""
-        self._buffer.clear()
+        self._pending = ""
+        self._memory = ""
         if self.path is not None:
             for path in (self.path, self._rotated):
                 path.unlink(missing_ok=True)
