@@ -5,9 +5,10 @@ Uses the real engine: ``ProcessContext`` → ``FlockManager`` → ``Flock`` → 
 
 Modes (each writes one JSON object to ``--out``):
 
-``idle BUSINESS N [--url URL] [--idle-time S] [--lag-seconds S]``
+``idle BUSINESS N [--url URL] [--idle-time S] [--lag-seconds S] [--settle S]``
     Start N monkeys, wait until each finished its first iteration, read RSS after gc, probe the
-    event-loop lag while they idle, then time the stop of the flock.
+    event-loop lag while they idle, optionally read RSS again after ``--settle`` more seconds,
+    then time the stop of the flock.
 ``load URL N SECONDS``
     N HTTPCheck monkeys with ``idle_time`` 0 for SECONDS; every check's duration is recorded.
 ``stats URL N CHECKPOINTS``
@@ -98,13 +99,15 @@ def rss() -> int:
 
 
 async def lag_probe(seconds: float, tick: float = 0.01) -> list[float]:
-    """Event-loop lag: how late each of many short sleeps wakes up, in seconds."""
-    loop = asyncio.get_running_loop()
+    """Event-loop lag: how late each of many short sleeps wakes up, in seconds.
+
+    Timed with ``perf_counter``, not the loop's clock (uvloop's has millisecond resolution).
+    """
     samples: list[float] = []
-    end = loop.time() + seconds
-    while (start := loop.time()) < end:
+    end = time.perf_counter() + seconds
+    while (start := time.perf_counter()) < end:
         await asyncio.sleep(tick)
-        samples.append(max(0.0, loop.time() - start - tick))
+        samples.append(max(0.0, time.perf_counter() - start - tick))
     return samples
 
 
@@ -132,6 +135,12 @@ async def idle_mode(args: argparse.Namespace) -> dict[str, Any]:
         first_done = time.perf_counter() - start
         after = rss()
         lag = sorted(await lag_probe(args.lag_seconds))
+        settled = None
+        if args.settle > 0:
+            # Let the shared pool's idle keep-alive connections expire (aiohttp: 15 s), then
+            # read again: what a monkey costs when it idles longer than that.
+            await asyncio.sleep(args.settle)
+            settled = rss()
         iterations = collector.count - 1
         start = time.perf_counter()
         await manager.stop_flock("bench")
@@ -143,6 +152,8 @@ async def idle_mode(args: argparse.Namespace) -> dict[str, Any]:
         "rss_before": before,
         "rss_after": after,
         "rss_after_stop": after_stop,
+        "rss_settled": settled,
+        "bytes_per_monkey_settled": None if settled is None else (settled - before) / args.count,
         "bytes_per_monkey": (after - before) / args.count,
         "start_seconds": started,
         "first_iteration_seconds": first_done,
@@ -214,6 +225,7 @@ def main() -> None:
     idle.add_argument("--url")
     idle.add_argument("--idle-time", type=float, default=10.0)
     idle.add_argument("--lag-seconds", type=float, default=12.0)
+    idle.add_argument("--settle", type=float, default=0.0)
     load = sub.add_parser("load")
     load.add_argument("url")
     load.add_argument("count", type=int)

@@ -50,6 +50,7 @@ CONFIGS = {
     "mobu": "mobu HTTPCheck flock (aiohttp, shared session)",
     "mobu-uvloop": "mobu HTTPCheck flock + uvloop",
     "aiohttp": "bare aiohttp loop, shared session (no mobu; floor)",
+    "aiohttp-uvloop": "bare aiohttp loop + uvloop (no mobu; floor)",
     "locust-fast": "Locust FastHttpUser",
     "locust-http": "Locust HttpUser",
 }
@@ -61,7 +62,7 @@ def _command(config: str, url: str, users: int, seconds: float, out: Path) -> li
     if config.startswith("mobu"):
         return [PYTHON, str(BENCH / "_mobu_worker.py"), "--out", str(out), "load", url,
                 str(users), str(seconds)]  # fmt: skip
-    if config == "aiohttp":
+    if config.startswith("aiohttp"):
         return [PYTHON, str(BENCH / "_aiohttp_loop.py"), "--out", str(out), url, str(users),
                 str(seconds)]  # fmt: skip
     locustfile = "fast_load.py" if config == "locust-fast" else "http_load.py"
@@ -94,7 +95,7 @@ def _locust_stats(prefix: Path) -> dict[str, Any]:
 def run_one(config: str, target: Target, users: int, window: float) -> dict[str, Any]:
     """One headless run of one generator; returns its figures."""
     seconds = window + WARMUP + 6
-    env = {"MOBU_BENCH_UVLOOP": "1"} if config == "mobu-uvloop" else {}
+    env = {"MOBU_BENCH_UVLOOP": "1" if config.endswith("-uvloop") else "0"}
     with temporary_file(".json") as out:
         process = spawn(
             _command(config, target.url, users, seconds, out),

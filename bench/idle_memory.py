@@ -3,7 +3,8 @@
 * mobu: a flock of N EmptyLoop or HTTPCheck monkeys (``idle_time`` 1 h) in one process, run by
   the real engine; RSS after ``gc.collect()`` once every monkey finished its first iteration
   (HTTPCheck: one GET, its connection then idles in the flock's shared pool), minus the RSS of the
-  same process with a warm-up flock of one. Per monkey = ΔRSS ÷ N.
+  same process with a warm-up flock of one. Per monkey = ΔRSS ÷ N. HTTPCheck is read again 17 s
+  later, when the pool has closed the idle keep-alive connections (Locust users keep theirs).
 * Locust: ``locust --headless -u N -r N`` with ``wait_time = constant(3600)``: one GET, then
   idle. The RSS is read once the target has counted N requests (+3 s); per user =
   (RSS(N) - RSS(1)) ÷ (N - 1), within the same run of this script.
@@ -40,11 +41,14 @@ from _common import (  # noqa: E402
 )
 from scale import mobu_idle  # noqa: E402
 
-TARGETS_KB = {"EmptyLoop": 10.0, "HTTPCheck": 15.0}
+TARGETS_KB = {"EmptyLoop": 10.0, "HTTPCheck": 15.0, "HTTPCheck-settled": 15.0}
+SETTLE = 17.0
+"""Seconds after which aiohttp's pool has closed idle keep-alive connections (15 s)."""
 LOCUST = {"locust-fast": "fast_idle.py", "locust-http": "http_idle.py"}
 NAMES = {
     "EmptyLoop": "mobu EmptyLoop monkey",
-    "HTTPCheck": "mobu HTTPCheck monkey (1 GET, shared pool)",
+    "HTTPCheck": "mobu HTTPCheck monkey (1 GET; its connection idle in the shared pool)",
+    "HTTPCheck-settled": "mobu HTTPCheck monkey, 17 s later (pool closed idle connections)",
     "locust-fast": "Locust FastHttpUser (1 GET, then wait 1 h)",
     "locust-http": "Locust HttpUser (1 GET, then wait 1 h)",
 }
@@ -75,14 +79,23 @@ def run(counts: list[int], loop: str) -> dict[str, Any]:
     with Target() as target:
         for business in ("EmptyLoop", "HTTPCheck"):
             for count in counts:
+                settle = SETTLE if business == "HTTPCheck" else 0.0
                 result = mobu_idle(
-                    business, count, loop=loop, url=target.url, lag_seconds=1, idle_time=3600
-                )
+                    business, count, loop=loop, url=target.url, lag_seconds=1, idle_time=3600,
+                    settle=settle,
+                )  # fmt: skip
                 rows.append({
                     "kind": business, "count": count, "loop": result["loop"],
                     "rss_base": result["rss_before"], "rss": result["rss_after"],
                     "per_user": result["bytes_per_monkey"], "failures": result["failures"],
                 })  # fmt: skip
+                if settle:
+                    rows.append({
+                        "kind": "HTTPCheck-settled", "count": count, "loop": result["loop"],
+                        "rss_base": result["rss_before"], "rss": result["rss_settled"],
+                        "per_user": result["bytes_per_monkey_settled"],
+                        "failures": result["failures"],
+                    })  # fmt: skip
                 kb = result["bytes_per_monkey"] / 1024
                 print(f"{business} N={count}: {kb:.2f} KB", flush=True)
         for config in LOCUST:

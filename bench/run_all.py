@@ -26,6 +26,10 @@ DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- BEGIN GENERATED RESULTS (bench/run_all.py rewrites this part) -->"
 END = "<!-- END GENERATED RESULTS -->"
 
+KINDS = {
+    "HTTPCheck": "HTTPCheck (connection pooled)",
+    "HTTPCheck-settled": "HTTPCheck (after keep-alive expiry)",
+}
 STEPS: dict[str, list[str]] = {
     "scale": ["scale.py", "--counts", "1000", "10000"],
     "http_load": ["http_load.py", "--users", "50", "--seconds", "8", "--reps", "3",
@@ -64,11 +68,12 @@ def _summary(results: dict[str, Any]) -> str:
     idle = results.get("idle_memory")
     if idle:
         for row in idle["rows"]:
-            goal = {"EmptyLoop": 10, "HTTPCheck": 15}.get(row["kind"])
+            goal = {"EmptyLoop": 10, "HTTPCheck": 15, "HTTPCheck-settled": 15}.get(row["kind"])
             if goal is None:
                 continue
             kb = row["per_user"] / 1024
-            lines.append(f"| RSS per idle {row['kind']} monkey ({row['count']:,}) | {kb:.2f} KB |"
+            kind = KINDS.get(row["kind"], row["kind"])
+            lines.append(f"| RSS per idle {kind} monkey ({row['count']:,}) | {kb:.2f} KB |"
                          f" ≤ {goal} KB | {'yes' if kb <= goal else '**no**'} |")  # fmt: skip
     stats = results.get("stats_memory")
     if stats:

@@ -45,13 +45,14 @@ TARGET_STOP_S = 5.0
 
 def mobu_idle(
     business: str, count: int, *, loop: str, url: str | None = None, lag_seconds: float = 12.0,
-    idle_time: float = 10.0,
+    idle_time: float = 10.0, settle: float = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
     """Run one idle measurement in a fresh pinned worker process."""
     with temporary_file(".json") as out:
         argv = [
             PYTHON, str(BENCH / "_mobu_worker.py"), "--out", str(out), "idle", business,
             str(count), "--lag-seconds", str(lag_seconds), "--idle-time", str(idle_time),
+            "--settle", str(settle),
         ]  # fmt: skip
         if url:
             argv += ["--url", url]
