@@ -179,9 +179,10 @@ def markdown(summary: dict[str, Any], window: float) -> str:
     out = []
     for config, row in summary["rows"].items():
         integer_ms = config.startswith("locust")
+        ratio = "n/a" if row["ratio_fast"] != row["ratio_fast"] else f"**{row['ratio_fast']:.2f}x**"
         digits = 0 if integer_ms else 2
         out.append([
-            CONFIGS[config], fmt(row["per_core"]), f"**{row['ratio_fast']:.2f}x**",
+            CONFIGS[config], fmt(row["per_core"]), ratio,
             " / ".join(fmt(v) for v in row["per_core_all"]), fmt(row["rate"]),
             f"{row['cpu'] * 100:.0f} %",
             f"{fmt(row['p50_ms'], digits)} / {fmt(row['p99_ms'], digits)}",
