@@ -5,16 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from mobu.config import Config
 from mobu.events import EventBase, Events
 from mobu.factory import ProcessContext
+from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.flock import FlockConfig
+from mobu.models.user import AuthenticatedUser
+from mobu.registry import default_registry
 from mobu.services.alerts import FailureReport
+from mobu.services.business.notebookrunnerinfinite import NotebookRunnerInfinite
+from mobu.services.discovery import Discovery
 from mobu.services.flock import Flock
+from mobu.services.notebooks import CodeCell
+from mobu.services.repo import RepoCache
 from mobu.testing.hub import LocalHub
 
 WAIT = 120.0
@@ -42,6 +52,42 @@ class FailureCollector:
         return self.reports
 
 
+class WatchedNotebookRunner(NotebookRunnerInfinite):
+    """The real infinite runner, which also tells tests when a cell starts executing."""
+
+    def __init__(
+        self,
+        *,
+        options: NotebookRunnerOptions,
+        user: AuthenticatedUser,
+        events: Events,
+        logger: FilteringBoundLogger,
+        flock: str | None,
+        http_client: httpx.AsyncClient,
+        discovery: Discovery,
+        repo_cache: RepoCache,
+    ) -> None:
+        super().__init__(
+            options=options, user=user, events=events, logger=logger, flock=flock,
+            http_client=http_client, discovery=discovery, repo_cache=repo_cache,
+        )
+        self.started_cells: list[int] = []
+        self.cell_started = asyncio.Event()
+
+    async def execute_cell(self, notebook: Path, cell: CodeCell) -> None:
+        """Note the start of the cell, then run it."""
+        self.started_cells.append(cell.number)
+        self.cell_started.set()
+        await super().execute_cell(notebook, cell)
+
+    async def wait_for_cell(self, number: int) -> None:
+        """Wait (bounded) until cell ``number`` has started."""
+        async with asyncio.timeout(WAIT):
+            while number not in self.started_cells:
+                self.cell_started.clear()
+                await self.cell_started.wait()
+
+
 def hub_config(hub_url: str, admin_token: str, **extra: Any) -> Config:
     """A configuration whose identity mints tokens on the hub."""
     data: dict[str, Any] = {
@@ -61,10 +107,13 @@ async def running(
     """A process context wired to ``hub`` with recorded events and failures."""
     events = Events()
     failures = FailureCollector()
+    registry = default_registry()
+    registry.register("WatchedNotebookRunner", WatchedNotebookRunner)
     context = ProcessContext(
         hub_config(hub.url, hub.admin_token, **extra),
         logger=structlog.get_logger("mobu-test"),
         events=events,
+        registry=registry,
     )
     context.reporters.add(failures)
     async with context:
@@ -73,7 +122,8 @@ async def running(
 
 async def start(context: ProcessContext, **flock: Any) -> Flock:
     """Start a flock from keyword arguments of :class:`FlockConfig`."""
-    return await context.manager.start_flock(FlockConfig.model_validate(flock))
+    config = FlockConfig.model_validate(flock, context={"registry": context.registry})
+    return await context.manager.start_flock(config)
 
 
 async def wait_events(events: Events, name: str, count: int = 1) -> list[EventBase]:

@@ -14,7 +14,14 @@ from mobu.storage.jupyter import HubClient
 from mobu.testing.hub import LocalHub
 from tests.jupyter.conftest import commit_file, make_git_repo, needs_hub, remember_processes
 from tests.jupyter.notebooks import notebook
-from tests.jupyter.support import FAST, running, start, wait_events, wait_until
+from tests.jupyter.support import (
+    FAST,
+    WatchedNotebookRunner,
+    running,
+    start,
+    wait_events,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.jupyter, needs_hub]
 
@@ -156,16 +163,22 @@ async def test_hung_cell_timeout_and_stop(hub: LocalHub, tmp_path: Path) -> None
         )
         await start(
             context, name="hang", count=1, users=[{"username": "bot-mobu-hang"}],
-            business={"type": "NotebookRunnerInfinite", "options": {**base, "cell_timeout": None}},
+            business={
+                "type": "WatchedNotebookRunner", "options": {**base, "cell_timeout": None}
+            },
         )
         [report] = await failures.wait_for(1)
         assert report.monkey == "bot-mobu-slow"
         assert "did not finish within 3s" in report.context["error"]
         assert report.context["cell_number"] == 2
-        started = await wait_events(events, "notebook_cell_execution", 2)
-        assert {e.username for e in started} == {"bot-mobu-slow", "bot-mobu-hang"}
         monkey = context.manager.get_flock("hang").monkeys[0]
-        assert monkey.business.running_code == "import time\ntime.sleep(10**6)"  # type: ignore[attr-defined]
+        business = monkey.business
+        assert isinstance(business, WatchedNotebookRunner)
+        await business.wait_for_cell(2)  # the hanging cell is running now
+        assert business.running_code == "import time\ntime.sleep(10**6)"
+        assert business.dump().model_dump()["notebook"] == "hang.ipynb"
+        cells = events.recorder.published("notebook_cell_execution")  # type: ignore[union-attr]
+        assert any(e.username == "bot-mobu-hang" and e.success for e in cells)
         async with asyncio.timeout(120):  # a safety net only; the real check follows
             await monkey.stop()
         assert monkey.state == "FINISHED"
