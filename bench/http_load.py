@@ -197,7 +197,7 @@ def markdown(summary: dict[str, Any], window: float) -> str:
     ]  # fmt: skip
     note = (
         f"\n\nSteady window {window:.0f} s per run after {WARMUP:.0f} s warm-up. Medians over the"
-        f" runs whose generator had at least {CONTENDED:.0%} of its core (\"runs used\") when every"
+        f' runs whose generator had at least {CONTENDED:.0%} of its core ("runs used") when every'
         " generator had such runs, else over all runs: other work on the machine lowers CPU"
         " efficiency."
     )

@@ -48,7 +48,10 @@ LOCUST = {"locust-fast": "fast_idle.py", "locust-http": "http_idle.py"}
 NAMES = {
     "EmptyLoop": "mobu EmptyLoop monkey",
     "HTTPCheck": "mobu HTTPCheck monkey (1 GET; its connection idle in the shared pool)",
-    "HTTPCheck-settled": "mobu HTTPCheck monkey, 17 s later (pool closed idle connections)",
+    "HTTPCheck-settled": (
+        "mobu HTTPCheck monkey, 17 s later (pool closed its idle connections;"
+        " the freed memory stays in the heap)"
+    ),
     "locust-fast": "Locust FastHttpUser (1 GET, then wait 1 h)",
     "locust-http": "Locust HttpUser (1 GET, then wait 1 h)",
 }
