@@ -170,9 +170,9 @@ class SlackAlerter:
         if not self._open_flocks:
             return
         keys = self._open_flocks.get(payload.flock or "")
-        if not keys or getattr(payload, "success", None) is not True:
+        if not keys or payload.__dict__.get("success", None) is not True:
             return
-        notebook = getattr(payload, "notebook", None)
+        notebook = payload.__dict__.get("notebook", None)
         for key in list(keys):
             incident = self._incidents[key]
             if payload.username not in incident.usernames:

@@ -141,7 +141,7 @@ class MobuMetrics:
 
     def publish(self, name: str, payload: EventBase) -> None:
         """Count an event and observe its duration (an :class:`~mobu.events.EventSink`)."""
-        success = getattr(payload, "success", True) is not False
+        success = payload.__dict__.get("success", True) is not False
         key = (payload.flock, name, success)
         children = self._children.get(key)
         if children is None:
@@ -153,7 +153,7 @@ class MobuMetrics:
             children = (self.events_total.labels(*labels), self.event_duration.labels(*labels))
             self._children[key] = children
         children[0].inc()
-        duration = getattr(payload, "duration", None)
+        duration = payload.__dict__.get("duration", None)
         if isinstance(duration, int | float) and not isinstance(duration, bool):
             duration = timedelta(seconds=duration)
         if isinstance(duration, timedelta):
@@ -162,7 +162,7 @@ class MobuMetrics:
             if self.notebook_duration is not None and name == "notebook_execution":
                 self.notebook_duration.labels(
                     self._flock_label(payload.flock or "solitary"),
-                    str(getattr(payload, "notebook", "")),
+                    str(payload.__dict__.get("notebook", "")),
                     "success" if success else "failure",
                 ).observe(seconds)
 

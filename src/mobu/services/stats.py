@@ -349,8 +349,9 @@ class StatsCollector:
                 Tally(self._relative_error),
                 WindowedTally(self.window, clock=self._clock, relative_error=self._relative_error),
             )
-        success = getattr(payload, "success", None)
-        duration = getattr(payload, "duration", None)
+        # Fields live in __dict__; getattr() of an absent field takes pydantic's slow error path.
+        success = payload.__dict__.get("success", None)
+        duration = payload.__dict__.get("duration", None)
         if isinstance(duration, timedelta):
             seconds: float | None = duration.total_seconds()
         elif isinstance(duration, int | float) and not isinstance(duration, bool):
