@@ -9,17 +9,25 @@ number of such threads never grows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, TypeVar
 
 import requests
+from astropy import log as astropy_log
 from requests.adapters import HTTPAdapter
 
 __all__ = ["BlockingCalls", "make_session"]
 
 T = TypeVar("T")
+
+# VOSI and VOTable documents of real servers routinely carry elements pyvo/astropy do not know
+# (DaCHS's capabilities do): these warnings say nothing about the query, and flooded the logs.
+warnings.filterwarnings("ignore", message=r".*Unknown (element|xsi:type)")
+astropy_log.setLevel(logging.ERROR)
 
 
 class _TimeoutAdapter(HTTPAdapter):
