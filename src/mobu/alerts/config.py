@@ -31,7 +31,7 @@ class SlackConfig(BaseModel):
     webhook: SecretStr = Field(
         ...,
         description="Incoming webhook URL (a secret: the URL is the credential)",
-        examples=["https://hooks.slack.com/services/T000/B000/XXXX"],
+        examples=["https://hooks.slack.com/services/T000/B000/abcdef"],
     )
     dedup_window: HumanTimedelta = Field(
         timedelta(minutes=30),
