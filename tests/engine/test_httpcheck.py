@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from mobu.events import Events
 from mobu.models.solitary import SolitaryConfig
 from mobu.registry import BusinessRegistry
@@ -15,7 +17,16 @@ from mobu.services.solitary import run_solitary
 from tests.support.target import Target
 
 
-async def solo(builder: MonkeyBuilder, registry: BusinessRegistry, **options: Any) -> Any:
+@pytest.fixture(params=["fast", "aiohttp"])
+def client(request: pytest.FixtureRequest) -> str:
+    """Each test runs with both HTTP clients of HTTPCheck."""
+    return str(request.param)
+
+
+async def solo(
+    builder: MonkeyBuilder, registry: BusinessRegistry, client: str, **options: Any
+) -> Any:
+    options["client"] = client
     config = SolitaryConfig.model_validate(
         {
             "user": {"username": "bot-mobu-http"},
@@ -27,10 +38,14 @@ async def solo(builder: MonkeyBuilder, registry: BusinessRegistry, **options: An
 
 
 async def test_success_publishes_event(
-    builder: MonkeyBuilder, registry: BusinessRegistry, events: Events, target: Target
+    builder: MonkeyBuilder,
+    registry: BusinessRegistry,
+    events: Events,
+    target: Target,
+    client: str,
 ) -> None:
     """A 200 with a matching body is a success with duration and status in the event."""
-    result = await solo(builder, registry, url=f"{target.url}/ok", body_regex="nominal")
+    result = await solo(builder, registry, client, url=f"{target.url}/ok", body_regex="nominal")
     assert result.success, result.error
     assert events.recorder is not None
     [event] = events.recorder.published("http_check")
@@ -43,10 +58,14 @@ async def test_success_publishes_event(
 
 
 async def test_wrong_status(
-    builder: MonkeyBuilder, registry: BusinessRegistry, events: Events, target: Target
+    builder: MonkeyBuilder,
+    registry: BusinessRegistry,
+    events: Events,
+    target: Target,
+    client: str,
 ) -> None:
     """A 503 fails with the status in the error; the failed event carries its duration."""
-    result = await solo(builder, registry, url=f"{target.url}/status/503")
+    result = await solo(builder, registry, client, url=f"{target.url}/status/503")
     assert not result.success
     assert "status 503, expected 2xx" in result.error
     assert "status 503" in result.log
@@ -57,35 +76,38 @@ async def test_wrong_status(
 
 
 async def test_expected_status_and_redirects(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
 ) -> None:
     """expected_status accepts non-2xx codes; redirects are followed only when asked."""
     assert (
-        await solo(builder, registry, url=f"{target.url}/status/404", expected_status=[404])
+        await solo(builder, registry, client, url=f"{target.url}/status/404", expected_status=[404])
     ).success
     assert (
-        await solo(builder, registry, url=f"{target.url}/redirect", expected_status=[302])
+        await solo(builder, registry, client, url=f"{target.url}/redirect", expected_status=[302])
     ).success
-    followed = await solo(builder, registry, url=f"{target.url}/redirect", follow_redirects=True)
+    followed = await solo(
+        builder, registry, client, url=f"{target.url}/redirect", follow_redirects=True
+    )
     assert followed.success
 
 
 async def test_body_mismatch(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
 ) -> None:
     """A body that does not match body_regex fails."""
-    result = await solo(builder, registry, url=f"{target.url}/ok", body_regex="^degraded")
+    result = await solo(builder, registry, client, url=f"{target.url}/ok", body_regex="^degraded")
     assert not result.success
     assert "does not match" in result.error
 
 
 async def test_method_headers_body(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
 ) -> None:
     """Method, headers and body are sent as configured."""
     result = await solo(
         builder,
         registry,
+        client,
         url=f"{target.url}/echo",
         method="POST",
         headers={"X-Probe": "yes"},
@@ -96,19 +118,23 @@ async def test_method_headers_body(
 
 
 async def test_timeout_and_refused(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target
+    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
 ) -> None:
     """A server that never answers times out; a closed port is a connection error."""
-    result = await solo(builder, registry, url=f"{target.url}/hang", timeout=0.2)
+    result = await solo(builder, registry, client, url=f"{target.url}/hang", timeout=0.2)
     assert not result.success
     assert "timed out" in result.error
-    result = await solo(builder, registry, url="http://127.0.0.1:9/", timeout=2)
+    result = await solo(builder, registry, client, url="http://127.0.0.1:9/", timeout=2)
     assert not result.success
     assert "ClientConnectorError" in result.error or "Connect" in result.error
 
 
 async def test_flock_shares_one_session(
-    manager: FlockManager, registry: BusinessRegistry, events: Events, target: Target
+    manager: FlockManager,
+    registry: BusinessRegistry,
+    events: Events,
+    target: Target,
+    client: str,
 ) -> None:
     """Every monkey of an HTTPCheck flock uses the one shared connection pool."""
     from mobu.models.flock import FlockConfig
@@ -120,7 +146,7 @@ async def test_flock_shares_one_session(
             "user_spec": {"username_prefix": "bot-mobu-http"},
             "business": {
                 "type": "HTTPCheck",
-                "options": {"url": f"{target.url}/ok", "idle_time": 0},
+                "options": {"url": f"{target.url}/ok", "idle_time": 0, "client": client},
             },
         },
         context={"registry": registry},
@@ -128,7 +154,8 @@ async def test_flock_shares_one_session(
     flock = await manager.start_flock(config)
     assert events.recorder is not None
     await events.recorder.wait_for("http_check", 40)
-    sessions = {id(m.business._session) for m in flock.monkeys}  # type: ignore[attr-defined]
+    attribute = "_fast" if client == "fast" else "_session"
+    sessions = {id(getattr(m.business, attribute)) for m in flock.monkeys}
     assert len(sessions) == 1
     await manager.stop_flock("http")
     assert flock.summary().failure_count == 0

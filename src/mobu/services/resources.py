@@ -9,6 +9,8 @@ from typing import Any
 import aiohttp
 import httpx
 
+from mobu.storage.fasthttp import FastHTTPClient
+
 __all__ = ["BusinessServices", "MissingServiceError"]
 
 
@@ -35,6 +37,7 @@ class BusinessServices:
     _http_session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _http_client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
     _ssl: ssl.SSLContext | None = field(default=None, init=False, repr=False)
+    _fast_http: FastHTTPClient | None = field(default=None, init=False, repr=False)
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -59,6 +62,13 @@ class BusinessServices:
         return self._http_session
 
     @property
+    def fast_http(self) -> FastHTTPClient:
+        """Shared small HTTP/1.1 client (HTTPCheck's default): keep-alive pools, no extras."""
+        if self._fast_http is None:
+            self._fast_http = FastHTTPClient(ssl_context=self.ssl_context)
+        return self._fast_http
+
+    @property
     def http_client(self) -> httpx.AsyncClient:
         """Shared httpx client for API-style calls (JupyterHub, identity providers)."""
         if self._http_client is None or self._http_client.is_closed:
@@ -78,7 +88,7 @@ class BusinessServices:
         """Return the collaborator for parameter ``name`` of ``business``."""
         if name in self.extras:
             return self.extras[name]
-        if name in ("http_session", "http_client", "ssl_context"):
+        if name in ("http_session", "http_client", "ssl_context", "fast_http"):
             return getattr(self, name)
         raise MissingServiceError(
             f"business {business} needs {name!r}, which this mobu does not provide"
@@ -93,3 +103,6 @@ class BusinessServices:
         if self._http_client is not None:
             await self._http_client.aclose()
             self._http_client = None
+        if self._fast_http is not None:
+            await self._fast_http.aclose()
+            self._fast_http = None

@@ -1,0 +1,508 @@
+"""A small, fast HTTP/1.1 client for the common case of HTTPCheck.
+
+One asyncio `~asyncio.Protocol` per connection and a keep-alive pool per (scheme, host, port),
+shared by every monkey of the process. The client sends no ``Accept-Encoding``, so response
+bodies arrive uncompressed; it does not follow redirects, use proxies or cookies. Use aiohttp
+for anything more exotic.
+
+A request that fails or is cancelled (stop, timeout) closes its connection: only connections
+that finished a response cleanly return to the pool. Idle connections close after
+``keepalive`` seconds. A request on a reused connection that the server closed while it was
+idle is retried once on a fresh connection, only for idempotent methods and only when no byte
+of the response arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass, field
+
+import yarl
+
+__all__ = [
+    "FastHTTPClient",
+    "FastHTTPConnectionError",
+    "FastHTTPError",
+    "FastHTTPProtocolError",
+    "FastRequest",
+    "FastResponse",
+]
+
+MAX_HEADER_BYTES = 64 * 1024
+"""Largest response head (status line and headers) or trailer block accepted."""
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_METHODS = IDEMPOTENT | {"POST", "PATCH"}
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILERS, _UNTIL_CLOSE, _DONE = range(7)
+
+_Key = tuple[str, str, int]
+
+
+class FastHTTPError(Exception):
+    """A request of the fast HTTP client failed."""
+
+
+class FastHTTPConnectionError(FastHTTPError):
+    """The connection could not be opened or was lost before the response was complete."""
+
+
+class FastHTTPProtocolError(FastHTTPError):
+    """The server sent a malformed or oversized response."""
+
+
+@dataclass(slots=True)
+class FastResponse:
+    """A complete HTTP response.
+
+    Attributes
+    ----------
+    status
+        Status code.
+    reason
+        Reason phrase.
+    headers
+        Header (lower-case name, value) pairs in the order received.
+    body
+        Body, decoded from chunked transfer-encoding but otherwise as sent.
+    trailers
+        Trailer fields of a chunked body, like ``headers``.
+    """
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        """Return the first value of header ``name`` (case-insensitive), or `None`."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FastRequest:
+    """A request serialized once, to be sent any number of times (see `FastHTTPClient.prepare`).
+
+    Attributes
+    ----------
+    method
+        HTTP method.
+    url
+        Requested URL.
+    key
+        Pool key: scheme, host and port.
+    data
+        The serialized request.
+    """
+
+    method: str
+    url: yarl.URL
+    key: _Key
+    data: bytes
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection: sends a request, parses its response."""
+
+    __slots__ = (
+        "_body", "_buf", "_chunk_left", "_head_only", "_pool", "_response", "_state",
+        "_timer", "_waiter", "closed", "idle_since", "key", "received", "reusable", "transport",
+    )  # fmt: skip
+
+    def __init__(self, pool: FastHTTPClient, key: _Key) -> None:
+        self._pool = pool
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self._buf = bytearray()
+        self._body = bytearray()
+        self._waiter: asyncio.Future[FastResponse] | None = None
+        self._response: FastResponse | None = None
+        self._state = _DONE
+        self._chunk_left = 0
+        self._head_only = False
+        self._timer: asyncio.TimerHandle | None = None
+        self.closed = False
+        self.received = False
+        self.reusable = True
+        self.idle_since = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._pool._forget(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if self._state == _UNTIL_CLOSE:
+            self._finish()
+            return
+        reason = f": {exc}" if exc else ""
+        waiter.set_exception(
+            FastHTTPConnectionError(f"server closed the connection before the response{reason}")
+        )
+
+    def close(self) -> None:
+        """Close the connection (it never returns to the pool)."""
+        self.reusable = False
+        if not self.closed:
+            self.closed = True
+            self._pool._forget(self)
+            if self.transport is not None:
+                self.transport.close()
+
+    def exchange(self, data: bytes, *, head: bool) -> asyncio.Future[FastResponse]:
+        """Send a request; the future completes with its response."""
+        assert self.transport is not None
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        self._state = _HEAD
+        self._head_only = head
+        self.received = False
+        self._buf.clear()
+        self._body.clear()
+        self.transport.write(data)
+        return waiter
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # Unsolicited bytes: the stream is out of sync.
+            self.close()
+            return
+        self.received = True
+        self._buf += data
+        try:
+            self._parse()
+        except FastHTTPProtocolError as exc:
+            waiter.set_exception(exc)
+            self.close()
+
+    def _parse(self) -> None:
+        buf = self._buf
+        while True:
+            state = self._state
+            if state == _HEAD:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > MAX_HEADER_BYTES:
+                        raise FastHTTPProtocolError(
+                            f"response head larger than {MAX_HEADER_BYTES} bytes"
+                        )
+                    return
+                if end > MAX_HEADER_BYTES:
+                    raise FastHTTPProtocolError(
+                        f"response head larger than {MAX_HEADER_BYTES} bytes"
+                    )
+                head = bytes(buf[:end])
+                del buf[: end + 4]
+                self._start(head)
+            elif state == _LENGTH:
+                left = self._chunk_left
+                if len(buf) < left:
+                    return
+                self._body += buf[:left]
+                if len(buf) > left:
+                    self.reusable = False
+                buf.clear()
+                self._finish()
+                return
+            elif state == _CHUNK_SIZE:
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    if len(buf) > 1024:
+                        raise FastHTTPProtocolError("chunk size line too long")
+                    return
+                line = bytes(buf[:end]).split(b";", 1)[0].strip()
+                del buf[: end + 2]
+                try:
+                    size = int(line, 16)
+                except ValueError:
+                    raise FastHTTPProtocolError(f"malformed chunk size {line[:40]!r}") from None
+                if size < 0:
+                    raise FastHTTPProtocolError(f"malformed chunk size {line[:40]!r}")
+                self._chunk_left = size
+                self._state = _CHUNK_DATA if size else _TRAILERS
+            elif state == _CHUNK_DATA:
+                left = self._chunk_left
+                if len(buf) < left + 2:
+                    return
+                if buf[left : left + 2] != b"\r\n":
+                    raise FastHTTPProtocolError("chunk not followed by CRLF")
+                self._body += buf[:left]
+                del buf[: left + 2]
+                self._state = _CHUNK_SIZE
+            elif state == _TRAILERS:
+                if buf.startswith(b"\r\n"):
+                    if len(buf) > 2:
+                        self.reusable = False
+                    buf.clear()
+                    self._finish()
+                    return
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > MAX_HEADER_BYTES:
+                        raise FastHTTPProtocolError(f"trailers larger than {MAX_HEADER_BYTES}")
+                    return
+                assert self._response is not None
+                self._response.trailers = _fields(bytes(buf[:end]).split(b"\r\n"))
+                if len(buf) > end + 4:
+                    self.reusable = False
+                buf.clear()
+                self._finish()
+                return
+            else:  # _UNTIL_CLOSE collects everything; _DONE is guarded by data_received.
+                self._body += buf
+                buf.clear()
+                return
+
+    def _start(self, head: bytes) -> None:
+        """Parse a response head and choose how to read the body."""
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ", 2)
+        status_text = parts[1] if len(parts) > 1 else b""
+        if (
+            len(parts) < 2
+            or not parts[0].startswith(b"HTTP/1.")
+            or len(status_text) != 3
+            or not status_text.isdigit()
+        ):
+            raise FastHTTPProtocolError(f"malformed status line {lines[0][:100]!r}")
+        status = int(status_text)
+        headers = _fields(lines[1:])
+        if 100 <= status < 200 and status != 101:
+            return  # Interim response (100 Continue, 103 Early Hints): the real one follows.
+        reason = parts[2].decode("latin-1") if len(parts) > 2 else ""
+        self._response = FastResponse(status, reason, headers)
+        length: str | None = None
+        chunked = False
+        keep_alive = parts[0] == b"HTTP/1.1"
+        for name, value in headers:
+            if name == "content-length":
+                length = value
+            elif name == "transfer-encoding":
+                chunked = value.lower().rsplit(",", 1)[-1].strip() == "chunked"
+                if not chunked:
+                    length = None
+                    keep_alive = False
+            elif name == "connection":
+                tokens = value.lower()
+                if "close" in tokens:
+                    keep_alive = False
+                elif "keep-alive" in tokens:
+                    keep_alive = True
+        if not keep_alive or status == 101:
+            self.reusable = False
+        if self._head_only or status in (101, 204, 304):
+            if self._buf:
+                self.reusable = False
+            self._finish()
+        elif chunked:
+            self._state = _CHUNK_SIZE
+        elif length is not None:
+            if not length.isdigit():
+                raise FastHTTPProtocolError(f"malformed Content-Length {length[:40]!r}")
+            self._chunk_left = int(length)
+            self._state = _LENGTH
+        else:
+            self.reusable = False
+            self._state = _UNTIL_CLOSE
+
+    def _finish(self) -> None:
+        self._state = _DONE
+        response, waiter = self._response, self._waiter
+        assert response is not None
+        assert waiter is not None
+        response.body = bytes(self._body)
+        self._body.clear()
+        self._response = None
+        if not waiter.done():
+            waiter.set_result(response)
+
+    def park(self, keepalive: float) -> None:
+        """Mark the connection idle; it closes after ``keepalive`` seconds unused."""
+        self._waiter = None
+        loop = asyncio.get_running_loop()
+        self.idle_since = loop.time()
+        if self._timer is None:  # One timer per connection, re-armed lazily when it fires.
+            self._timer = loop.call_later(keepalive, self._expire, keepalive)
+
+    def _expire(self, keepalive: float) -> None:
+        self._timer = None
+        if self.closed or self._waiter is not None:
+            return  # In use: the next park arms a new timer.
+        left = self.idle_since + keepalive - asyncio.get_running_loop().time()
+        if left > 0.001:
+            self._timer = asyncio.get_running_loop().call_later(left, self._expire, keepalive)
+        else:
+            self.close()
+
+
+def _fields(lines: list[bytes]) -> list[tuple[str, str]]:
+    fields = []
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            raise FastHTTPProtocolError(f"malformed header line {line[:100]!r}")
+        fields.append((name.decode("latin-1").lower(), value.strip().decode("latin-1")))
+    return fields
+
+
+class FastHTTPClient:
+    """Keep-alive HTTP/1.1 client with one connection pool per (scheme, host, port).
+
+    Parameters
+    ----------
+    ssl_context
+        Context for ``https`` URLs (server name indication uses the URL's host).
+    keepalive
+        Seconds an idle connection stays open.
+    user_agent
+        ``User-Agent`` sent unless the request sets one.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        keepalive: float = 15.0,
+        user_agent: str = "mobu",
+    ) -> None:
+        self._ssl = ssl_context
+        self._keepalive = keepalive
+        self._user_agent = user_agent
+        self._idle: dict[_Key, dict[_Connection, None]] = {}
+        self._busy: set[_Connection] = set()
+
+    @property
+    def idle_connections(self) -> int:
+        """Number of open idle connections in the pools."""
+        return sum(len(idle) for idle in self._idle.values())
+
+    def prepare(
+        self,
+        method: str,
+        url: str | yarl.URL,
+        *,
+        headers: dict[str, str] | None = None,
+        body: str | bytes | None = None,
+    ) -> FastRequest:
+        """Serialize a request once (a str body is UTF-8 ``text/plain`` unless typed)."""
+        method = method.upper()
+        url = yarl.URL(url) if isinstance(url, str) else url
+        if method not in _METHODS:
+            raise ValueError(f"unsupported method {method}")
+        if url.scheme not in ("http", "https") or not url.host or url.port is None:
+            raise ValueError(f"unsupported URL {url}")
+        given = {name.lower() for name in headers or ()}
+        lines = [f"{method} {url.raw_path_qs or '/'} HTTP/1.1"]
+        if "host" not in given:
+            lines.append(f"Host: {url.host_port_subcomponent}")
+        if "user-agent" not in given:
+            lines.append(f"User-Agent: {self._user_agent}")
+        lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
+        data = body.encode() if isinstance(body, str) else body
+        if isinstance(body, str) and "content-type" not in given:
+            lines.append("Content-Type: text/plain; charset=utf-8")
+        if (data is not None or method in _WITH_BODY) and "content-length" not in given:
+            lines.append(f"Content-Length: {len(data or b'')}")
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b"")
+        return FastRequest(method, url, (url.scheme, url.host, url.port), raw)
+
+    async def request(
+        self,
+        method: str,
+        url: str | yarl.URL,
+        *,
+        headers: dict[str, str] | None = None,
+        body: str | bytes | None = None,
+        timeout: float | None = None,
+    ) -> FastResponse:
+        """Send one request and return the complete response (redirects not followed).
+
+        Raises
+        ------
+        FastHTTPConnectionError
+            The connection failed or was lost.
+        FastHTTPProtocolError
+            The response was malformed.
+        TimeoutError
+            ``timeout`` seconds passed; the connection is closed.
+        """
+        prepared = self.prepare(method, url, headers=headers, body=body)
+        async with asyncio.timeout(timeout):
+            return await self.send(prepared)
+
+    async def send(self, request: FastRequest) -> FastResponse:
+        """Send a prepared request; see `request` (wrap in `asyncio.timeout` to bound it)."""
+        conn, reused = await self._acquire(request.key)
+        try:
+            response = await conn.exchange(request.data, head=request.method == "HEAD")
+        except FastHTTPConnectionError:
+            conn.close()
+            self._busy.discard(conn)
+            if not (reused and not conn.received and request.method in IDEMPOTENT):
+                raise
+            conn, _ = await self._acquire(request.key, fresh=True)
+            try:
+                response = await conn.exchange(request.data, head=request.method == "HEAD")
+            except BaseException:
+                conn.close()
+                self._busy.discard(conn)
+                raise
+        except BaseException:  # Cancelled, timed out or malformed: never reuse.
+            conn.close()
+            self._busy.discard(conn)
+            raise
+        self._busy.discard(conn)
+        if conn.reusable and not conn.closed:
+            self._idle.setdefault(conn.key, {})[conn] = None
+            conn.park(self._keepalive)
+        else:
+            conn.close()
+        return response
+
+    async def _acquire(self, key: _Key, *, fresh: bool = False) -> tuple[_Connection, bool]:
+        idle = self._idle.get(key)
+        if idle and not fresh:
+            conn, _ = idle.popitem()  # Most recently used first: the others can expire.
+            self._busy.add(conn)
+            return conn, True
+        scheme, host, port = key
+        loop = asyncio.get_running_loop()
+        context: ssl.SSLContext | None = None
+        if scheme == "https":
+            context = self._ssl or ssl.create_default_context()
+        try:
+            _, conn = await loop.create_connection(
+                lambda: _Connection(self, key),
+                host,
+                port,
+                ssl=context,
+                server_hostname=host if context else None,
+            )
+        except OSError as exc:  # Includes ssl.SSLError and socket.gaierror.
+            raise FastHTTPConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
+        self._busy.add(conn)
+        return conn, False
+
+    def _forget(self, conn: _Connection) -> None:
+        idle = self._idle.get(conn.key)
+        if idle is not None:
+            idle.pop(conn, None)
+
+    async def aclose(self) -> None:
+        """Close every connection, idle or in use."""
+        conns = [c for idle in self._idle.values() for c in idle] + list(self._busy)
+        for conn in conns:
+            conn.close()
+        self._idle.clear()
+        self._busy.clear()
