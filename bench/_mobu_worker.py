@@ -115,6 +115,9 @@ def _options(business: str, url: str | None, idle: float) -> dict[str, Any]:
     options: dict[str, Any] = {"idle_time": idle, "error_idle_time": 1}
     if business == "HTTPCheck":
         options["url"] = url
+        client = os.environ.get("MOBU_BENCH_HTTP_CLIENT")
+        if client:  # "fast" (HTTPCheck's default) or "aiohttp"
+            options["client"] = client
     return options
 
 

@@ -47,8 +47,10 @@ from _common import (  # noqa: E402
 )
 
 CONFIGS = {
-    "mobu": "mobu HTTPCheck flock (aiohttp, shared session)",
-    "mobu-uvloop": "mobu HTTPCheck flock + uvloop",
+    "mobu": "mobu HTTPCheck flock (fast client, shared pool)",
+    "mobu-uvloop": "mobu HTTPCheck flock (fast client) + uvloop",
+    "mobu-aiohttp": "mobu HTTPCheck flock (client aiohttp, shared session)",
+    "mobu-aiohttp-uvloop": "mobu HTTPCheck flock (client aiohttp) + uvloop",
     "aiohttp": "bare aiohttp loop, shared session (no mobu; floor)",
     "aiohttp-uvloop": "bare aiohttp loop + uvloop (no mobu; floor)",
     "locust-fast": "Locust FastHttpUser",
@@ -95,7 +97,10 @@ def _locust_stats(prefix: Path) -> dict[str, Any]:
 def run_one(config: str, target: Target, users: int, window: float) -> dict[str, Any]:
     """One headless run of one generator; returns its figures."""
     seconds = window + WARMUP + 6
-    env = {"MOBU_BENCH_UVLOOP": "1" if config.endswith("-uvloop") else "0"}
+    env = {
+        "MOBU_BENCH_UVLOOP": "1" if config.endswith("-uvloop") else "0",
+        "MOBU_BENCH_HTTP_CLIENT": "aiohttp" if config.startswith("mobu-aiohttp") else "fast",
+    }
     with temporary_file(".json") as out:
         process = spawn(
             _command(config, target.url, users, seconds, out),

@@ -34,8 +34,8 @@ KINDS = {
 STEPS: dict[str, list[str]] = {
     "scale": ["scale.py", "--counts", "1000", "10000"],
     "http_load": ["http_load.py", "--users", "50", "--seconds", "8", "--reps", "3",
-                  "--configs", "mobu", "mobu-uvloop", "aiohttp-uvloop", "locust-fast",
-                  "locust-http"],
+                  "--configs", "mobu", "mobu-uvloop", "mobu-aiohttp", "aiohttp-uvloop",
+                  "locust-fast", "locust-http"],
     "idle_memory": ["idle_memory.py", "--counts", "1000", "10000"],
     "stats_memory": ["stats_memory.py", "--monkeys", "1000", "--minutes", "60"],
 }  # fmt: skip
@@ -59,7 +59,7 @@ def _summary(results: dict[str, Any]) -> str:
     load = results.get("http_load")
     if load:
         rows = load["summary"]["rows"]
-        for config in ("mobu", "mobu-uvloop"):
+        for config in ("mobu", "mobu-uvloop", "mobu-aiohttp"):
             if config in rows:
                 ratio = rows[config]["ratio_fast"]
                 lines.append(
