@@ -61,7 +61,7 @@ def test_registry_entry_points() -> None:
     assert {"EmptyLoop", "HTTPCheck"} <= set(registry.names())
     with pytest.raises(UnknownBusinessError, match=r"known types: .*EmptyLoop"):
         registry.get("Nope")
-    assert registry.extra_parameters("HTTPCheck") == ["http_session"]
+    assert registry.extra_parameters("HTTPCheck") == ["http_session", "fast_http"]
     assert registry.extra_parameters("EmptyLoop") == []
     described = {d["type"]: d for d in registry.describe()}
     assert "url" in described["HTTPCheck"]["options_schema"]["properties"]
