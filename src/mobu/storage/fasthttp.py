@@ -21,13 +21,9 @@ from dataclasses import dataclass, field
 import yarl
 
 __all__ = [
-    "FastHTTPClient",
-    "FastHTTPConnectionError",
-    "FastHTTPError",
-    "FastHTTPProtocolError",
-    "FastRequest",
-    "FastResponse",
-]
+    "FastHTTPClient", "FastHTTPConnectionError", "FastHTTPError", "FastHTTPProtocolError",
+    "FastRequest", "FastResponse",
+]  # fmt: skip
 
 MAX_HEADER_BYTES = 64 * 1024
 """Largest response head (status line and headers) or trailer block accepted."""
@@ -87,14 +83,12 @@ class FastResponse:
 
 @dataclass(frozen=True, slots=True)
 class FastRequest:
-    """A request serialized once, to be sent any number of times (see `FastHTTPClient.prepare`).
+    """A request serialized once (by `FastHTTPClient.prepare`) to be sent any number of times.
 
     Attributes
     ----------
-    method
-        HTTP method.
-    url
-        Requested URL.
+    method, url
+        HTTP method and URL.
     key
         Pool key: scheme, host and port.
     data
@@ -152,6 +146,11 @@ class _Connection(asyncio.Protocol):
             FastHTTPConnectionError(f"server closed the connection before the response{reason}")
         )
 
+    def eof_received(self) -> bool | None:
+        self.reusable = False
+        self._pool._forget(self)  # Gone from the pool now, before connection_lost runs.
+        return None
+
     def close(self) -> None:
         """Close the connection (it never returns to the pool)."""
         self.reusable = False
@@ -192,16 +191,10 @@ class _Connection(asyncio.Protocol):
             state = self._state
             if state == _HEAD:
                 end = buf.find(b"\r\n\r\n")
+                if (end if end >= 0 else len(buf)) > MAX_HEADER_BYTES:
+                    raise FastHTTPProtocolError(f"response head over {MAX_HEADER_BYTES} bytes")
                 if end < 0:
-                    if len(buf) > MAX_HEADER_BYTES:
-                        raise FastHTTPProtocolError(
-                            f"response head larger than {MAX_HEADER_BYTES} bytes"
-                        )
                     return
-                if end > MAX_HEADER_BYTES:
-                    raise FastHTTPProtocolError(
-                        f"response head larger than {MAX_HEADER_BYTES} bytes"
-                    )
                 head = bytes(buf[:end])
                 del buf[: end + 4]
                 self._start(head)
@@ -248,9 +241,9 @@ class _Connection(asyncio.Protocol):
                     self._finish()
                     return
                 end = buf.find(b"\r\n\r\n")
+                if (end if end >= 0 else len(buf)) > MAX_HEADER_BYTES:
+                    raise FastHTTPProtocolError(f"trailers over {MAX_HEADER_BYTES} bytes")
                 if end < 0:
-                    if len(buf) > MAX_HEADER_BYTES:
-                        raise FastHTTPProtocolError(f"trailers larger than {MAX_HEADER_BYTES}")
                     return
                 assert self._response is not None
                 self._response.trailers = _fields(bytes(buf[:end]).split(b"\r\n"))
@@ -443,25 +436,20 @@ class FastHTTPClient:
 
     async def send(self, request: FastRequest) -> FastResponse:
         """Send a prepared request; see `request` (wrap in `asyncio.timeout` to bound it)."""
+        head = request.method == "HEAD"
         conn, reused = await self._acquire(request.key)
-        try:
-            response = await conn.exchange(request.data, head=request.method == "HEAD")
-        except FastHTTPConnectionError:
-            conn.close()
-            self._busy.discard(conn)
-            if not (reused and not conn.received and request.method in IDEMPOTENT):
-                raise
-            conn, _ = await self._acquire(request.key, fresh=True)
+        while True:
             try:
-                response = await conn.exchange(request.data, head=request.method == "HEAD")
-            except BaseException:
+                response = await conn.exchange(request.data, head=head)
+                break
+            except FastHTTPConnectionError:
                 conn.close()
-                self._busy.discard(conn)
+                if not (reused and not conn.received and request.method in IDEMPOTENT):
+                    raise
+            except BaseException:  # Cancelled, timed out or malformed: never reuse.
+                conn.close()
                 raise
-        except BaseException:  # Cancelled, timed out or malformed: never reuse.
-            conn.close()
-            self._busy.discard(conn)
-            raise
+            conn, reused = await self._acquire(request.key, fresh=True)  # The one retry.
         self._busy.discard(conn)
         if conn.reusable and not conn.closed:
             self._idle.setdefault(conn.key, {})[conn] = None
@@ -495,14 +483,13 @@ class FastHTTPClient:
         return conn, False
 
     def _forget(self, conn: _Connection) -> None:
+        self._busy.discard(conn)
         idle = self._idle.get(conn.key)
         if idle is not None:
             idle.pop(conn, None)
 
     async def aclose(self) -> None:
         """Close every connection, idle or in use."""
-        conns = [c for idle in self._idle.values() for c in idle] + list(self._busy)
-        for conn in conns:
+        for conn in [c for idle in self._idle.values() for c in idle] + list(self._busy):
             conn.close()
         self._idle.clear()
-        self._busy.clear()
