@@ -67,8 +67,12 @@ async def test_timeout_then_interrupt(lab: LabClient) -> None:
     session = await lab.create_session()
     channel = await lab.open_kernel(session)
     try:
+        # Warm the kernel first: an interrupt that arrives before the kernel runs the sleep
+        # (a cold kernel on a loaded machine) would be lost and the sleep would go on.
+        warm = await channel.execute("print('warm')", timeout=60)
+        assert warm.stdout == "warm\n"
         with pytest.raises(ExecutionTimeoutError):
-            await channel.execute("import time\ntime.sleep(600)", timeout=0.5)
+            await channel.execute("import time\ntime.sleep(600)", timeout=2)
         await lab.interrupt_kernel(session)
         result = await channel.execute("print('after interrupt')", timeout=60)
         assert result.stdout == "after interrupt\n"
