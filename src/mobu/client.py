@@ -236,6 +236,12 @@ def _error(method: str, path: str, response: httpx.Response) -> MobuClientError:
         )
     else:
         reasons = response.text[:200] or response.reason_phrase
+    types = {d.get("type") for d in detail or [] if isinstance(d, dict)}
+    if response.status_code == 404 and not types & {"flock_not_found", "monkey_not_found"}:
+        reasons += (
+            " (not a mobu API route: is the URL the API's, with its path prefix,"
+            " e.g. http://127.0.0.1:8080/mobu?)"
+        )
     return MobuClientError(
         f"{method} /{path} failed ({response.status_code}): {reasons}",
         status_code=response.status_code,
