@@ -220,6 +220,42 @@ async def test_server_closed_idle_connection_retry(client: FastHTTPClient) -> No
         assert server.connections == 2
 
 
+async def test_server_closes_after_response(client: FastHTTPClient) -> None:
+    """A connection the server closed after its response is not reused: a fresh one is."""
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, _: int) -> None:
+        await read_request(r)
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await w.drain()
+
+    async with RawServer(handler) as server:
+        for _ in range(3):
+            assert (await client.request("GET", server.url())).body == b"ok"
+        assert server.connections == 3
+
+
+async def test_cancelled_request_closes_connection(client: FastHTTPClient) -> None:
+    """A request cancelled mid-response (a monkey stopping) closes its connection."""
+    asked, closed = asyncio.Event(), asyncio.Event()
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, _: int) -> None:
+        await read_request(r)
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\npart")
+        await w.drain()
+        asked.set()
+        await r.read()
+        closed.set()
+
+    async with RawServer(handler) as server:
+        task = asyncio.create_task(client.request("GET", server.url()))
+        await asyncio.wait_for(asked.wait(), 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(closed.wait(), 30)
+        assert client.idle_connections == 0
+
+
 @pytest.mark.parametrize(
     ("reply", "match"),
     [
@@ -228,6 +264,8 @@ async def test_server_closed_idle_connection_retry(client: FastHTTPClient) -> No
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n", "malformed Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n", "chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd", "CRLF"),
         (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * MAX_HEADER_BYTES, "over 65536 bytes"),
     ],
 )

@@ -31,6 +31,7 @@ MAX_HEADER_BYTES = 64 * 1024
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _METHODS = IDEMPOTENT | {"POST", "PATCH"}
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_HEX = b"0123456789abcdefABCDEF"
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILERS, _UNTIL_CLOSE, _DONE = range(7)
 
 _Key = tuple[str, str, int]
@@ -54,10 +55,8 @@ class FastResponse:
 
     Attributes
     ----------
-    status
-        Status code.
-    reason
-        Reason phrase.
+    status, reason
+        Status code and reason phrase.
     headers
         Header (lower-case name, value) pairs in the order received.
     body
@@ -137,14 +136,12 @@ class _Connection(asyncio.Protocol):
             self._timer = None
         waiter = self._waiter
         if waiter is None or waiter.done():
-            return
-        if self._state == _UNTIL_CLOSE:
+            pass
+        elif self._state == _UNTIL_CLOSE:
             self._finish()
-            return
-        reason = f": {exc}" if exc else ""
-        waiter.set_exception(
-            FastHTTPConnectionError(f"server closed the connection before the response{reason}")
-        )
+        else:
+            reason = f"server closed the connection before the response{f': {exc}' if exc else ''}"
+            waiter.set_exception(FastHTTPConnectionError(reason))
 
     def eof_received(self) -> bool | None:
         self.reusable = False
@@ -190,23 +187,17 @@ class _Connection(asyncio.Protocol):
         while True:
             state = self._state
             if state == _HEAD:
-                end = buf.find(b"\r\n\r\n")
-                if (end if end >= 0 else len(buf)) > MAX_HEADER_BYTES:
-                    raise FastHTTPProtocolError(f"response head over {MAX_HEADER_BYTES} bytes")
+                end = _block_end(buf, "response head")
                 if end < 0:
                     return
                 head = bytes(buf[:end])
                 del buf[: end + 4]
                 self._start(head)
             elif state == _LENGTH:
-                left = self._chunk_left
-                if len(buf) < left:
+                if len(buf) < self._chunk_left:
                     return
-                self._body += buf[:left]
-                if len(buf) > left:
-                    self.reusable = False
-                buf.clear()
-                self._finish()
+                self._body += buf[: self._chunk_left]
+                self._done(self._chunk_left)
                 return
             elif state == _CHUNK_SIZE:
                 end = buf.find(b"\r\n")
@@ -215,14 +206,10 @@ class _Connection(asyncio.Protocol):
                         raise FastHTTPProtocolError("chunk size line too long")
                     return
                 line = bytes(buf[:end]).split(b";", 1)[0].strip()
-                del buf[: end + 2]
-                try:
-                    size = int(line, 16)
-                except ValueError:
-                    raise FastHTTPProtocolError(f"malformed chunk size {line[:40]!r}") from None
-                if size < 0:
+                if not line or line.strip(_HEX) or len(line) > 15:
                     raise FastHTTPProtocolError(f"malformed chunk size {line[:40]!r}")
-                self._chunk_left = size
+                self._chunk_left = size = int(line, 16)
+                del buf[: end + 2 if size else end]  # The last one keeps its CRLF for TRAILERS.
                 self._state = _CHUNK_DATA if size else _TRAILERS
             elif state == _CHUNK_DATA:
                 left = self._chunk_left
@@ -233,24 +220,14 @@ class _Connection(asyncio.Protocol):
                 self._body += buf[:left]
                 del buf[: left + 2]
                 self._state = _CHUNK_SIZE
-            elif state == _TRAILERS:
-                if buf.startswith(b"\r\n"):
-                    if len(buf) > 2:
-                        self.reusable = False
-                    buf.clear()
-                    self._finish()
-                    return
-                end = buf.find(b"\r\n\r\n")
-                if (end if end >= 0 else len(buf)) > MAX_HEADER_BYTES:
-                    raise FastHTTPProtocolError(f"trailers over {MAX_HEADER_BYTES} bytes")
+            elif state == _TRAILERS:  # CRLF, trailer lines each ending in CRLF, CRLF
+                end = _block_end(buf, "trailers")
                 if end < 0:
                     return
-                assert self._response is not None
-                self._response.trailers = _fields(bytes(buf[:end]).split(b"\r\n"))
-                if len(buf) > end + 4:
-                    self.reusable = False
-                buf.clear()
-                self._finish()
+                if end:
+                    assert self._response is not None
+                    self._response.trailers = _fields(bytes(buf[2:end]).split(b"\r\n"))
+                self._done(end + 4)
                 return
             else:  # _UNTIL_CLOSE collects everything; _DONE is guarded by data_received.
                 self._body += buf
@@ -309,6 +286,13 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
             self._state = _UNTIL_CLOSE
 
+    def _done(self, used: int) -> None:
+        """Finish the response that ends after ``used`` bytes of the buffer."""
+        if len(self._buf) > used:  # More than the response: the stream is out of sync.
+            self.reusable = False
+        self._buf.clear()
+        self._finish()
+
     def _finish(self) -> None:
         self._state = _DONE
         response, waiter = self._response, self._waiter
@@ -339,6 +323,14 @@ class _Connection(asyncio.Protocol):
             self.close()
 
 
+def _block_end(buf: bytearray, what: str) -> int:
+    """Offset of the blank line ending a header block, -1 if not yet received."""
+    end = buf.find(b"\r\n\r\n")
+    if (end if end >= 0 else len(buf)) > MAX_HEADER_BYTES:
+        raise FastHTTPProtocolError(f"{what} over {MAX_HEADER_BYTES} bytes")
+    return end
+
+
 def _fields(lines: list[bytes]) -> list[tuple[str, str]]:
     fields = []
     for line in lines:
@@ -358,20 +350,11 @@ class FastHTTPClient:
         Context for ``https`` URLs (server name indication uses the URL's host).
     keepalive
         Seconds an idle connection stays open.
-    user_agent
-        ``User-Agent`` sent unless the request sets one.
     """
 
-    def __init__(
-        self,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        keepalive: float = 15.0,
-        user_agent: str = "mobu",
-    ) -> None:
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, keepalive: float = 15.0):
         self._ssl = ssl_context
         self._keepalive = keepalive
-        self._user_agent = user_agent
         self._idle: dict[_Key, dict[_Connection, None]] = {}
         self._busy: set[_Connection] = set()
 
@@ -400,7 +383,7 @@ class FastHTTPClient:
         if "host" not in given:
             lines.append(f"Host: {url.host_port_subcomponent}")
         if "user-agent" not in given:
-            lines.append(f"User-Agent: {self._user_agent}")
+            lines.append("User-Agent: mobu")
         lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
         data = body.encode() if isinstance(body, str) else body
         if isinstance(body, str) and "content-type" not in given:
