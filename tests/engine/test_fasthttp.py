@@ -425,3 +425,14 @@ async def test_httpcheck_redirects(
             url=server.url("/start"), method="POST", body="x", body_regex=r"^GET /echo\?from=start"
         )
         assert result.success, result.error
+
+
+@pytest.mark.parametrize("headers", [{"X-A": "one\r\nX-B: two"}, {"Bad Name": "x"}, {"X": "é"}])
+def test_httpcheck_rejects_bad_headers(registry: BusinessRegistry, headers: dict[str, str]) -> None:
+    """Header injection or non-ASCII headers are a validation error, not a broken request."""
+    with pytest.raises(ValueError, match="header"):
+        SolitaryConfig.model_validate(
+            {"user": {"username": "bot-mobu-fast"}, "business": {"type": "HTTPCheck",
+             "options": {"url": "http://127.0.0.1/", "headers": headers}}},
+            context={"registry": registry},
+        )  # fmt: skip

@@ -70,6 +70,16 @@ class HTTPCheckOptions(BusinessOptions):
                 raise ValueError(f"invalid regular expression: {exc}") from exc
         return value
 
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not name or any(c in "\r\n\0:" or c.isspace() for c in name):
+                raise ValueError(f"invalid header name {name!r}")
+            if any(c in "\r\n\0" for c in text) or not text.isascii():
+                raise ValueError(f"invalid value of header {name} (ASCII, no line breaks)")
+        return value
+
     @field_validator("expected_status")
     @classmethod
     def _check_status(cls, value: list[int] | None) -> list[int] | None:
