@@ -190,7 +190,7 @@ class _Connection(asyncio.Protocol):
                 end = _block_end(buf, "response head")
                 if end < 0:
                     return
-                head = bytes(buf[:end])
+                head = buf[:end].decode("latin-1")
                 del buf[: end + 4]
                 self._start(head)
             elif state == _LENGTH:
@@ -226,7 +226,7 @@ class _Connection(asyncio.Protocol):
                     return
                 if end:
                     assert self._response is not None
-                    self._response.trailers = _fields(bytes(buf[2:end]).split(b"\r\n"))
+                    self._response.trailers = _fields(buf[2:end].decode("latin-1").split("\r\n"))
                 self._done(end + 4)
                 return
             else:  # _UNTIL_CLOSE collects everything; _DONE is guarded by data_received.
@@ -234,27 +234,28 @@ class _Connection(asyncio.Protocol):
                 buf.clear()
                 return
 
-    def _start(self, head: bytes) -> None:
+    def _start(self, head: str) -> None:
         """Parse a response head and choose how to read the body."""
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
-        status_text = parts[1] if len(parts) > 1 else b""
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ", 2)
+        status_text = parts[1] if len(parts) > 1 else ""
         if (
             len(parts) < 2
-            or not parts[0].startswith(b"HTTP/1.")
+            or not parts[0].startswith("HTTP/1.")
             or len(status_text) != 3
-            or not status_text.isdigit()
+            or not status_text.isdecimal()
+            or not status_text.isascii()
         ):
             raise FastHTTPProtocolError(f"malformed status line {lines[0][:100]!r}")
         status = int(status_text)
         headers = _fields(lines[1:])
         if 100 <= status < 200 and status != 101:
             return  # Interim response (100 Continue, 103 Early Hints): the real one follows.
-        reason = parts[2].decode("latin-1") if len(parts) > 2 else ""
+        reason = parts[2] if len(parts) > 2 else ""
         self._response = FastResponse(status, reason, headers)
         length: str | None = None
         chunked = False
-        keep_alive = parts[0] == b"HTTP/1.1"
+        keep_alive = parts[0] == "HTTP/1.1"
         for name, value in headers:
             if name == "content-length":
                 length = value
@@ -278,7 +279,7 @@ class _Connection(asyncio.Protocol):
         elif chunked:
             self._state = _CHUNK_SIZE
         elif length is not None:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 raise FastHTTPProtocolError(f"malformed Content-Length {length[:40]!r}")
             self._chunk_left = int(length)
             self._state = _LENGTH
@@ -331,13 +332,13 @@ def _block_end(buf: bytearray, what: str) -> int:
     return end
 
 
-def _fields(lines: list[bytes]) -> list[tuple[str, str]]:
+def _fields(lines: list[str]) -> list[tuple[str, str]]:
     fields = []
     for line in lines:
-        name, colon, value = line.partition(b":")
+        name, colon, value = line.partition(":")
         if not colon or not name or name != name.strip():
             raise FastHTTPProtocolError(f"malformed header line {line[:100]!r}")
-        fields.append((name.decode("latin-1").lower(), value.strip().decode("latin-1")))
+        fields.append((name.lower(), value.strip()))
     return fields
 
 
