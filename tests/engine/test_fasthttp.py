@@ -263,6 +263,7 @@ async def test_cancelled_request_closes_connection(client: FastHTTPClient) -> No
         (b"SMTP ready\r\n\r\n", "malformed status line"),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n", "malformed Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n", "malformed Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n", "chunk size"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd", "CRLF"),
