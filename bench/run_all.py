@@ -37,7 +37,7 @@ STEPS: dict[str, list[str]] = {
                   "--configs", "mobu", "mobu-uvloop", "mobu-aiohttp", "aiohttp-uvloop",
                   "locust-fast", "locust-http"],
     "idle_memory": ["idle_memory.py", "--counts", "1000", "10000"],
-    "stats_memory": ["stats_memory.py", "--monkeys", "1000", "--minutes", "60"],
+    "stats_memory": ["stats_memory.py", "--monkeys", "1000", "--minutes", "240"],
 }  # fmt: skip
 
 
