@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
 from mobu.exceptions import UnknownBusinessError
@@ -26,42 +26,55 @@ class BusinessRegistry:
     Parameters
     ----------
     businesses
-        Explicit mapping, for tests and embedding. Without it, every entry point of the
-        ``mobu.businesses`` group is loaded; one that fails to import is remembered and reported
-        when it is asked for, so one broken plugin does not take the others down.
+        Explicit mapping, for tests and embedding. Without it, the entry points of the
+        ``mobu.businesses`` group are used, each imported when first asked for; one that fails to
+        import is remembered and reported when it is asked for, so one broken plugin does not
+        take the others down.
     """
 
     def __init__(self, businesses: Mapping[str, type[Business[Any]]] | None = None) -> None:
         self._classes: dict[str, type[Business[Any]]] = {}
         self._broken: dict[str, str] = {}
+        self._pending: dict[str, EntryPoint] = {}
         if businesses is None:
-            self._load_entry_points()
+            self._collect_entry_points()
         else:
             for name, cls in businesses.items():
                 self.register(name, cls)
 
-    def _load_entry_points(self) -> None:
+    def _collect_entry_points(self) -> None:
+        # Entry points are only listed here and imported when first asked for, so a process
+        # that runs HTTP checks never imports the IVOA stack (pyvo, astropy: ~70 MB).
         for entry in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                cls = entry.load()
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the others
-                self._broken[entry.name] = f"{type(exc).__name__}: {exc}"
-                continue
-            if entry.name in self._classes and self._classes[entry.name] is not cls:
+            other = self._pending.get(entry.name)
+            if other is not None and other.value != entry.value:
                 self._broken[entry.name] = "registered twice by different packages"
-                continue
-            self._classes[entry.name] = cls
+            self._pending.setdefault(entry.name, entry)
+        for name in self._broken:
+            self._pending.pop(name, None)
+
+    def _load(self, name: str) -> type[Business[Any]] | None:
+        entry = self._pending.pop(name, None)
+        if entry is None:
+            return self._classes.get(name)
+        try:
+            cls: type[Business[Any]] = entry.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the others
+            self._broken[name] = f"{type(exc).__name__}: {exc}"
+            return None
+        self._classes[name] = cls
+        return cls
 
     def register(self, name: str, cls: type[Business[Any]]) -> None:
         """Register ``cls`` under ``name``; registering another class under a taken name fails."""
-        existing = self._classes.get(name)
+        existing = self._classes.get(name) or self._load(name)
         if existing is not None and existing is not cls:
             raise ValueError(f"business type {name} is already registered as {existing!r}")
         self._classes[name] = cls
 
     def names(self) -> list[str]:
-        """Return the sorted names of the usable business types."""
-        return sorted(self._classes)
+        """Return the sorted names of the business types (imported or not yet)."""
+        return sorted(set(self._classes) | set(self._pending))
 
     def get(self, name: str) -> type[Business[Any]]:
         """Return the class registered under ``name``.
@@ -71,7 +84,7 @@ class BusinessRegistry:
         UnknownBusinessError
             No such business type (the message lists the known ones), or its plugin is broken.
         """
-        cls = self._classes.get(name)
+        cls = self._classes.get(name) or self._load(name)
         if cls is not None:
             return cls
         if name in self._broken:
@@ -101,7 +114,10 @@ class BusinessRegistry:
         """Describe every business type: name, summary, options schema, aliases."""
         result = []
         for name in self.names():
-            info = self._classes[name].describe()
+            cls = self._load(name)
+            if cls is None:
+                continue
+            info = cls.describe()
             info["type"] = name
             result.append(info)
         return result
