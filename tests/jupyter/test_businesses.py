@@ -130,6 +130,7 @@ async def test_failing_cell_is_named(hub: LocalHub, tmp_path: Path) -> None:
         assert "raise ValueError('boom')" in context_["code"]
         assert "ValueError: boom" in context_["error"]
         assert "\x1b[" not in context_["error"]
+        assert context_["node"]  # the lab's host name (get_node), for the Sentry/Slack tags
         assert "c3" in str(report.error)
         assert "ValueError: boom" in str(report.error)
         [cell] = [e for e in events.recorder.published("notebook_cell_execution") if not e.success]  # type: ignore[union-attr]

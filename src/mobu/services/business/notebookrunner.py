@@ -279,7 +279,7 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
                 f"{notebook}: error executing cell {cell.id} (#{cell.number})",
                 notebook=str(notebook), cell_id=cell.id, cell_number=cell.number,
                 code=cell.source, error=error, phase="execute_cell",
-                user=self.user.username,
+                user=self.user.username, **self._where(),
             ) from exc
         self.running_code = None
         self.logger.info("Cell result", cell_id=cell.id, output=result.output)

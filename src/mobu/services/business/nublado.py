@@ -229,11 +229,13 @@ class NubladoBusiness(Business[T], Generic[T]):
         except TimeoutError:
             raise JupyterError(
                 f"{phase} timed out after {limit.total_seconds():g}s", phase=phase,
-                user=self.user.username,
+                user=self.user.username, **self._where(),
             ) from None
         except BusinessError as exc:
             exc.context.setdefault("phase", phase)
             exc.context.setdefault("user", self.user.username)
+            for key, value in self._where().items():
+                exc.context.setdefault(key, value)
             raise
         finally:
             self.timings.record(f"step.{phase}", time.perf_counter() - start)
@@ -366,6 +368,14 @@ class NubladoBusiness(Business[T], Generic[T]):
             raise
 
     # Internals ---------------------------------------------------------------------------------
+
+    def _where(self) -> dict[str, str]:
+        """Image and node of the lab, when known, for alert context (Sentry tags, Slack)."""
+        where = {"node": self.node}
+        if self.image is not None:
+            where["image_reference"] = self.image.get("reference")
+            where["image_description"] = self.image.get("description")
+        return {k: v for k, v in where.items() if v}
 
     def _hub(self) -> HubClient:
         if self.hub is None:
