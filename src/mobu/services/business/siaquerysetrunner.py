@@ -27,8 +27,8 @@ from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business, StopRequestedError
-from mobu.services.business.tap import SOCKET_SLACK
-from mobu.services.discovery import Discovery, DiscoveryError
+from mobu.services.business.tap import SOCKET_SLACK, open_vo_service
+from mobu.services.discovery import Discovery
 from mobu.storage.vo import BlockingCalls, make_session
 
 __all__ = [
@@ -161,28 +161,18 @@ class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
 
     @override
     async def startup(self) -> None:
-        dataset = self.options.dataset
-        try:
-            self._url = self._discovery.dataset_url(dataset, "sia")
-        except DiscoveryError as exc:
-            raise SIAClientError(f"SIA service not found: {exc}", dataset=dataset) from exc
-        self.logger.info("Starting SIA Query Set Runner", url=self._url, dataset=dataset)
         self._session.close()
         self._session = make_session(self.user.token, self._timeout + SOCKET_SLACK)
-        try:
-            async with self.interruptible(self.options.query_timeout):
-                self._sia = await self._calls.run(self._make_service, self._url)
-        except StopRequestedError:
-            raise
-        except Exception as exc:
-            reason = (
-                f"no answer within {self._timeout:g} s"
-                if isinstance(exc, TimeoutError)
-                else f"{type(exc).__name__}: {exc}"
-            )
-            raise SIAClientError(
-                f"Unable to create SIA client: {reason}", dataset=dataset, url=self._url
-            ) from exc
+        self._url, self._sia = await open_vo_service(
+            self,
+            discovery=self._discovery,
+            dataset=self.options.dataset,
+            kind="sia",
+            calls=self._calls,
+            make=self._make_service,
+            timeout=self.options.query_timeout,
+            error=SIAClientError,
+        )
 
     def _make_service(self, url: str) -> Any:
         return pyvo.dal.SIA2Service(url, session=self._session)

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -39,6 +40,7 @@ __all__ = [
     "TAPClientError",
     "TAPQueryError",
     "new_query_id",
+    "open_vo_service",
 ]
 
 CLEANUP_TIMEOUT = timedelta(seconds=10)
@@ -48,6 +50,56 @@ SOCKET_SLACK = 10.0
 """Seconds added to ``query_timeout`` for the socket timeout of pyvo's requests."""
 
 _FINAL_PHASES = frozenset({"COMPLETED", "ERROR", "ABORTED"})
+
+
+async def open_vo_service(
+    business: Business[Any],
+    *,
+    discovery: Discovery,
+    dataset: str,
+    kind: str,
+    calls: BlockingCalls,
+    make: Callable[[str], Any],
+    timeout: timedelta,
+    error: type[BusinessError],
+) -> tuple[str, Any]:
+    """Find the ``kind`` (``tap``/``sia``) URL of ``dataset`` and build its pyvo client.
+
+    The client is built in ``calls``' worker threads under :meth:`Business.interruptible`, so a
+    stop or ``timeout`` ends the wait at once.
+
+    Raises
+    ------
+    BusinessError
+        Of type ``error``: the service is not in discovery, did not answer within ``timeout``,
+        or the client could not be built.
+    StopRequestedError
+        The business was told to stop.
+    """
+    label = kind.upper()
+    try:
+        url = discovery.dataset_url(dataset, kind)
+    except DiscoveryError as exc:
+        raise error(f"{label} service not found: {exc}", dataset=dataset) from exc
+    business.logger.info("Connecting to service", service=kind, url=url, dataset=dataset)
+    try:
+        async with business.interruptible(timeout):
+            return url, await calls.run(make, url)
+    except StopRequestedError:
+        raise
+    except TimeoutError as exc:
+        raise error(
+            f"Unable to create {label} client: no answer from {url}"
+            f" within {timeout.total_seconds():g} s",
+            dataset=dataset,
+            url=url,
+        ) from exc
+    except Exception as exc:
+        raise error(
+            f"Unable to create {label} client: {type(exc).__name__}: {exc}",
+            dataset=dataset,
+            url=url,
+        ) from exc
 
 
 def new_query_id() -> str:
@@ -171,32 +223,18 @@ class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
 
     @override
     async def startup(self) -> None:
-        dataset = self.options.dataset
-        try:
-            self._url = self._discovery.dataset_url(dataset, "tap")
-        except DiscoveryError as exc:
-            raise TAPClientError(f"TAP service not found: {exc}", dataset=dataset) from exc
-        self.logger.info("Connecting to TAP service", url=self._url, dataset=dataset)
         self._session.close()
         self._session = make_session(self.user.token, self._timeout + SOCKET_SLACK)
-        try:
-            async with self.interruptible(self.options.query_timeout):
-                self._tap = await self._calls.run(self._make_service, self._url)
-        except (StopRequestedError, TimeoutError) as exc:
-            if isinstance(exc, StopRequestedError):
-                raise
-            raise TAPClientError(
-                f"Unable to create TAP client: no answer from {self._url}"
-                f" within {self._timeout:g} s",
-                dataset=dataset,
-                url=self._url,
-            ) from exc
-        except Exception as exc:
-            raise TAPClientError(
-                f"Unable to create TAP client: {type(exc).__name__}: {exc}",
-                dataset=dataset,
-                url=self._url,
-            ) from exc
+        self._url, self._tap = await open_vo_service(
+            self,
+            discovery=self._discovery,
+            dataset=self.options.dataset,
+            kind="tap",
+            calls=self._calls,
+            make=self._make_service,
+            timeout=self.options.query_timeout,
+            error=TAPClientError,
+        )
 
     def _make_service(self, url: str) -> Any:
         return pyvo.dal.TAPService(url, session=self._session)
