@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from mobu.alerts.config import AlertsConfig
 from mobu.metrics.config import MetricsConfig
+from mobu.models.errors import format_errors
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
 from mobu.services.discovery import DiscoveryConfig
@@ -157,6 +158,10 @@ class Config(BaseSettings):
     events: EventsConfig = Field(
         default_factory=EventsConfig, description="Event sinks (file, Kafka) and statistics"
     )
+    query_set_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Directories of one's own TAP/SIA query sets, asked for by name (no paths)",
+    )
 
     @model_validator(mode="after")
     def _check_replica(self) -> Self:
@@ -181,15 +186,8 @@ class Config(BaseSettings):
 
 
 def format_validation_error(exc: ValidationError) -> str:
-    """One line per error: ``key.path: reason``."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{loc}: {msg}")
-    return "\n".join(lines)
+    """One line per error: ``key.path: reason`` (never the input)."""
+    return format_errors(exc.errors())
 
 
 def load_config(path: Path | None) -> Config:

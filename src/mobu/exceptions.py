@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mobu.models.errors import error_detail, sanitize
+
 __all__ = [
     "BusinessError",
     "ClientRequestError",
@@ -11,6 +13,7 @@ __all__ = [
     "MobuError",
     "MonkeyNotFoundError",
     "NotRetainingLogsError",
+    "QuerySetError",
     "UnknownBusinessError",
     "redact",
 ]
@@ -48,8 +51,8 @@ class ClientRequestError(MobuError):
         self.location = location
 
     def to_dict(self) -> dict[str, Any]:
-        """Render as the ``detail`` list of an error response."""
-        return {"detail": [{"loc": list(self.location), "msg": self.message, "type": self.error}]}
+        """Render as the ``detail`` list of an error response (sanitised, like every error)."""
+        return {"detail": [error_detail(self.location, self.message, self.error)]}
 
 
 class FlockNotFoundError(ClientRequestError):
@@ -59,7 +62,7 @@ class FlockNotFoundError(ClientRequestError):
     status_code = 404
 
     def __init__(self, flock: str) -> None:
-        super().__init__(f"Flock {flock} not found", ("path", "flock"))
+        super().__init__(f"Flock {sanitize(flock)} not found", ("path", "flock"))
 
 
 class MonkeyNotFoundError(ClientRequestError):
@@ -69,7 +72,7 @@ class MonkeyNotFoundError(ClientRequestError):
     status_code = 404
 
     def __init__(self, monkey: str) -> None:
-        super().__init__(f"Monkey {monkey} not found", ("path", "monkey"))
+        super().__init__(f"Monkey {sanitize(monkey)} not found", ("path", "monkey"))
 
 
 class NotRetainingLogsError(ClientRequestError):
@@ -87,6 +90,20 @@ class UnknownBusinessError(ClientRequestError):
 
     error = "unknown_business"
     status_code = 422
+
+
+class QuerySetError(ClientRequestError):
+    """A query set is not a shipped set nor one under the configured ``query_set_dirs``.
+
+    Or it is one, but unusable. The message never tells whether a path outside those
+    directories exists.
+    """
+
+    error = "invalid_query_set"
+    status_code = 422
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ("body", "business", "options", "query_set"))
 
 
 class BusinessError(MobuError):

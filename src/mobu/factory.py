@@ -13,6 +13,7 @@ from mobu.metrics.observability import Observability
 from mobu.registry import BusinessRegistry, default_registry
 from mobu.services.alerts import Reporters
 from mobu.services.builder import MonkeyBuilder
+from mobu.services.business.querysets import QuerySetLocator
 from mobu.services.discovery import Discovery
 from mobu.services.identity import AnonymousIdentity, IdentityProvider
 from mobu.services.identity_providers import build_identity
@@ -47,6 +48,7 @@ class ProcessContext:
         self.services = BusinessServices()
         self.discovery = Discovery(config.discovery)
         self.services.provide("discovery", self.discovery)
+        self.services.provide("query_sets", QuerySetLocator.from_dirs(config.query_set_dirs))
         self.reporters = Reporters()
         self.observability = Observability(
             events=self.events,

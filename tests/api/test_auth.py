@@ -83,3 +83,28 @@ async def test_token_needed_for_every_route(app_factory: AppFactory) -> None:
         ]:
             r: httpx.Response = await client.request(method, path)
             assert r.status_code == 401, (method, path)
+
+
+async def test_duplicate_auth_headers_refused(app_factory: AppFactory) -> None:
+    """Authorization or the trusted header given twice is a 400, whichever copy is valid."""
+    config = Config(auth={"tokens": [ADMIN, OTHER]})
+    async with app_factory(config) as client:
+        for pair in ([ADMIN, OTHER], ["wrong", ADMIN], [ADMIN, ADMIN]):
+            headers = [("Authorization", f"Bearer {token}") for token in pair]
+            r = await client.get("/mobu/flocks", headers=headers)
+            assert r.status_code == 400
+            assert r.json()["detail"] == [
+                {
+                    "loc": ["header", "authorization"],
+                    "msg": "Header authorization given more than once",
+                    "type": "duplicate_header",
+                }
+            ]
+    config = Config(auth={"trust_header": "X-Auth-Request-User"})
+    async with app_factory(config) as client:
+        headers = [("X-Auth-Request-User", "a"), ("x-auth-request-user", "b")]
+        r = await client.get("/mobu/summary", headers=headers)
+        assert r.status_code == 400
+        assert r.json()["detail"][0]["type"] == "duplicate_header"
+        r = await client.get("/mobu/summary", headers={"X-Auth-Request-User": "a"})
+        assert r.status_code == 200

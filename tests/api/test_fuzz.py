@@ -30,6 +30,7 @@ from schemathesis.checks import (
 
 from mobu.config import Config
 from mobu.main import create_app
+from tests.api.conftest import EVENT_HOOKS
 
 APP = create_app(Config(stop_grace=timedelta(seconds=1)))
 schema = schemathesis.openapi.from_dict(APP.openapi())
@@ -75,7 +76,10 @@ class AppInThread:
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=120) as manager:
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://testserver", timeout=60
+                transport=transport,
+                base_url="http://testserver",
+                timeout=60,
+                event_hooks=EVENT_HOOKS,
             ) as client:
                 self._ready.set_result(client)
                 await self._stop.wait()

@@ -1,15 +1,20 @@
-"""Durations, registry, monkey logs and solitary runs."""
+"""Durations, registry, monkey logs, solitary runs, strict models and the error serialiser."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
-from pydantic import BaseModel, ValidationError
+import yaml
+from pydantic import BaseModel, ValidationError, field_validator
 
 from mobu.exceptions import UnknownBusinessError
 from mobu.models.business.base import LogLevel
+from mobu.models.errors import error_detail, format_errors, sanitize, validation_details
+from mobu.models.flock import FlockConfig
 from mobu.models.solitary import SolitaryConfig
 from mobu.models.timedelta import HumanTimedelta, parse_timedelta
 from mobu.models.user import AuthenticatedUser
@@ -150,3 +155,112 @@ def test_solitary_rejects_bad_spec(registry: BusinessRegistry) -> None:
         )
     assert info.value.errors()[0]["loc"] == ("user", "username")
     assert timedelta(hours=1) == SolitaryConfig.model_fields["timeout"].default
+
+
+def _flock(**fields: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": "f",
+        "count": 2,
+        "user_spec": {"username_prefix": "bot-mobu-u"},
+        "business": {"type": "EmptyLoop"},
+    }
+    data.update(fields)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"count": True}, ("count",)),
+        ({"count": "5"}, ("count",)),
+        ({"count": 2.0}, ("count",)),
+        ({"start_batch_size": "1", "start_batch_wait": 1}, ("start_batch_size",)),
+        ({"start_batch_size": 200_000, "start_batch_wait": 1}, ("start_batch_size",)),
+        (
+            {"user_spec": {"username_prefix": "bot-mobu-u", "uid_start": "1000"}},
+            ("user_spec", "uid_start"),
+        ),
+        (
+            {"user_spec": {"username_prefix": "bot-mobu-u", "uid_start": 0}},
+            ("user_spec", "uid_start"),
+        ),
+        (
+            {"user_spec": {"username_prefix": "bot-mobu-u", "gid_start": 2**32}},
+            ("user_spec", "gid_start"),
+        ),
+        ({"user_spec": {"username_prefix": "bot-mobu-u", "uid_start": 4_294_967_294}}, ()),
+        (
+            {
+                "users": [{"username": "bot-mobu-a", "uidnumber": True}],
+                "user_spec": None,
+                "count": 1,
+            },
+            ("users", 0, "uidnumber"),
+        ),
+        (
+            {
+                "users": [{"username": "bot-mobu-a", "groups": [{"name": "g", "id": -1}]}],
+                "user_spec": None,
+                "count": 1,
+            },
+            ("users", 0, "groups", 0, "id"),
+        ),
+    ],
+)
+def test_flock_integers_are_strict_and_bounded(
+    registry: BusinessRegistry, fields: dict[str, object], where: tuple[object, ...]
+) -> None:
+    """Counts and ids must be real integers in range (a bool, a string, a float is refused)."""
+    with pytest.raises(ValidationError) as info:
+        FlockConfig.model_validate(_flock(**fields), context={"registry": registry})
+    assert info.value.errors()[0]["loc"] == where
+
+
+def test_flock_integers_from_yaml(registry: BusinessRegistry) -> None:
+    """YAML integers (the configuration's autostart) are still accepted."""
+    data = yaml.safe_load(
+        "name: f\ncount: 3\nstart_batch_size: 2\nstart_batch_wait: 1s\n"
+        "user_spec: {username_prefix: bot-mobu-u, uid_start: 1000, gid_start: 2000}\n"
+        "business: {type: EmptyLoop}\n"
+    )
+    config = FlockConfig.model_validate(data, context={"registry": registry})
+    assert (config.count, config.start_batch_size) == (3, 2)
+
+
+def test_validation_details_never_echo() -> None:
+    """The error serialiser keeps loc, msg, type; drops input and ctx; cuts quoted input."""
+
+    class Tagged(BaseModel):
+        kind: Literal["a"]
+
+    class Holder(BaseModel):
+        item: Tagged | None = None
+        when: HumanTimedelta | None = None
+        secret: str | None = None
+
+        @field_validator("secret")
+        @classmethod
+        def _quote(cls, value: str) -> str:
+            raise ValueError(f"bad secret {value}")
+
+    secret = "s3cr3t-value-0123"
+    with pytest.raises(ValidationError) as info:
+        Holder.model_validate({"secret": secret, "when": "5 parsecs", "item": {"kind": "b"}})
+    details = validation_details(info.value.errors())
+    assert all(set(d) == {"loc", "msg", "type"} for d in details)
+    text = json.dumps(details)
+    assert secret not in text
+    assert "parsecs" not in text
+    assert "bad secret <input>" in text
+    assert format_errors(info.value.errors()).count("\n") == 2
+
+
+def test_error_detail_sanitises() -> None:
+    """Control and bidi characters go; long names are cut with an ellipsis."""
+    detail = error_detail(["path", "a\x00\u202e\nb" + "x" * 500, 3], "m\x07sg", "t")
+    assert detail["loc"][1].startswith("abxx")
+    assert len(detail["loc"][1]) == 100
+    assert detail["loc"][1].endswith("…")
+    assert detail["loc"][2] == 3
+    assert detail["msg"] == "msg"
+    assert sanitize("plain") == "plain"

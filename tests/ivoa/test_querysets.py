@@ -16,6 +16,7 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.events import Events, SIAQuery, TapQuery
 from mobu.models.user import AuthenticatedUser
+from mobu.services.business.querysets import SHIPPED_ONLY, QuerySetLocator
 from mobu.services.business.siaquerysetrunner import (
     SIAClientError,
     SIAQueryError,
@@ -44,6 +45,7 @@ def queryset_runner(
     events: Events,
     logger: FilteringBoundLogger,
     user: AuthenticatedUser,
+    query_sets: QuerySetLocator = SHIPPED_ONLY,
     **options: Any,
 ) -> TAPQuerySetRunner:
     options.setdefault("dataset", "demo")
@@ -54,6 +56,7 @@ def queryset_runner(
         logger=logger,
         flock=None,
         discovery=discovery,
+        query_sets=query_sets,
     )
 
 
@@ -62,6 +65,7 @@ def sia_runner(
     events: Events,
     logger: FilteringBoundLogger,
     user: AuthenticatedUser,
+    query_sets: QuerySetLocator = SHIPPED_ONLY,
     **options: Any,
 ) -> SIAQuerySetRunner:
     options.setdefault("dataset", "demo")
@@ -72,6 +76,7 @@ def sia_runner(
         logger=logger,
         flock=None,
         discovery=discovery,
+        query_sets=query_sets,
     )
 
 
@@ -119,12 +124,14 @@ async def test_own_query_set_directory(
     capture: CapturingLogger,
     user: AuthenticatedUser,
 ) -> None:
-    """query_set may point at a directory of one's own."""
-    shutil.copy(resolve_query_set("demo") / "params.yaml", tmp_path / "params.yaml")
-    (tmp_path / "mine.sql").write_text(
+    """query_set may name a set of one's own under a configured query_set_dirs directory."""
+    (tmp_path / "own").mkdir()
+    shutil.copy(resolve_query_set("demo") / "params.yaml", tmp_path / "own" / "params.yaml")
+    (tmp_path / "own" / "mine.sql").write_text(
         "SELECT COUNT(*) AS n, '{{ username }}' AS who FROM synth.main WHERE mag < {{ max_mag }}"
     )
-    business = queryset_runner(discovery, events, logger, user, query_set=str(tmp_path))
+    locator = QuerySetLocator.from_dirs([tmp_path])
+    business = queryset_runner(discovery, events, logger, user, locator, query_set="own")
     await business.run_once()
     [started] = logged(capture, "Running query")
     assert started["template"] == "mine"
@@ -139,9 +146,13 @@ async def test_undefined_template_variable_fails_startup(
     user: AuthenticatedUser,
 ) -> None:
     """A template using an undefined variable fails at startup (strict undefined)."""
-    (tmp_path / "params.yaml").write_text("min_ra: 50\n")
-    (tmp_path / "bad.sql").write_text("SELECT * FROM synth.main WHERE object_id = {{ object }}")
-    business = queryset_runner(discovery, events, logger, user, query_set=str(tmp_path))
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "params.yaml").write_text("min_ra: 50\n")
+    (tmp_path / "set" / "bad.sql").write_text(
+        "SELECT * FROM synth.main WHERE object_id = {{ object }}"
+    )
+    locator = QuerySetLocator.from_dirs([tmp_path])
+    business = queryset_runner(discovery, events, logger, user, locator, query_set="set")
     with pytest.raises(TAPClientError, match="'object' is undefined"):
         await business.run_once()
 
@@ -177,11 +188,12 @@ async def test_sia_finds_image(
     user: AuthenticatedUser,
 ) -> None:
     """A search around a synthetic image within its observation time finds it."""
-    (tmp_path / "params.yaml").write_text(
+    (tmp_path / "image.yaml").write_text(
         "min_ra: 60.0\nmax_ra: 60.0\nmin_dec: -35.0\nmax_dec: -35.0\n"
         "min_radius: 0.1\nradius_range: 0.0\nstart_time: 60310.0\nend_time: 60320.0\n"
     )
-    business = sia_runner(discovery, events, logger, user, query_set=str(tmp_path))
+    locator = QuerySetLocator.from_dirs([tmp_path])
+    business = sia_runner(discovery, events, logger, user, locator, query_set="image.yaml")
     await business.run_once()
     [finished] = logged(capture, "SIA query finished")
     assert finished["rows"] >= 1

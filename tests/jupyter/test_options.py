@@ -115,3 +115,61 @@ async def test_empty_runnable_set_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         await business.close()
         await cache.aclose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/lsst-sqre/notebook-demo.git",
+        "http://127.0.0.1:8080/repo.git",
+        "ssh://git@github.com/lsst-sqre/notebook-demo.git",
+        "git://example.org/repo.git",
+        "git@github.com:lsst-sqre/notebook-demo.git",
+        "file:///srv/notebooks",
+        "/srv/notebooks",
+    ],
+)
+def test_repo_url_accepted(url: str) -> None:
+    """Git URLs, file:// URLs and absolute paths are repositories."""
+    assert NotebookRunnerOptions(repo_url=url).repo_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "../../etc",
+        "notebooks",
+        "./notebooks",
+        "/srv/../etc",
+        "file:///srv/../etc",
+        "https://example.org/a/../b.git",
+        "-uevil",
+        "ext::sh -c touch% /tmp/x",
+        "ftp://example.org/repo.git",
+        "https:///no-host",
+        "file://otherhost/srv",
+        "/srv/notebooks\n",
+        "",
+    ],
+)
+def test_repo_url_refused(url: str) -> None:
+    """Relative paths, '..', option-like values and other schemes are refused."""
+    with pytest.raises(ValidationError, match="repo_url"):
+        NotebookRunnerOptions(repo_url=url)
+
+
+@pytest.mark.parametrize(
+    ("business", "value"),
+    [
+        ("NubladoPythonLoop", True),
+        ("NubladoPythonLoop", "3"),
+        ("NubladoPythonLoop", 1_000_000),
+        ("NotebookRunnerCounting", 2.0),
+        ("NotebookRunnerCounting", 0),
+    ],
+)
+def test_max_executions_strict_and_bounded(business: str, value: object) -> None:
+    """max_executions is a real integer between 1 and 100,000."""
+    with pytest.raises(ValidationError) as info:
+        BusinessConfig.model_validate({"type": business, "options": {"max_executions": value}})
+    assert info.value.errors()[0]["loc"] == ("options", "max_executions")

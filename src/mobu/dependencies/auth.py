@@ -13,6 +13,7 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobu.config import AuthConfig
+from mobu.models.errors import error_detail
 
 __all__ = ["AuthMiddleware"]
 
@@ -27,6 +28,8 @@ class AuthMiddleware:
     constant time); missing → 401 with ``WWW-Authenticate: Bearer``, wrong → 403.
     ``trust_header``: the header (set by an authenticating ingress) names the user; missing → 401.
     ``none``: everything is allowed (the server refuses to bind anywhere but loopback).
+    The header that authenticates (``Authorization`` or the trusted one) given more than once is
+    refused with 400 ``duplicate_header``: proxies and servers disagree on which copy counts.
     The authenticated user is bound to the log context as ``user``.
     """
 
@@ -41,10 +44,16 @@ class AuthMiddleware:
         if scope["type"] != "http" or self.config.mode == "none" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
+        name = b"authorization" if self.config.mode == "tokens" else self._header
+        values = [v for k, v in scope.get("headers", []) if k.lower() == name]
+        if len(values) > 1:
+            label = _AUTHZ if self.config.mode == "tokens" else self._header_name
+            msg = f"Header {label} given more than once"
+            await _reject(send, 400, msg, "duplicate_header", label)
+            return
+        header = values[0] if values else b""
         if self.config.mode == "tokens":
-            auth = headers.get(b"authorization", b"")
-            scheme, _, token = auth.partition(b" ")
+            scheme, _, token = header.partition(b" ")
             if scheme.lower() != b"bearer" or not token.strip():
                 await _reject(send, 401, "Missing bearer token", "not_authenticated", _AUTHZ)
                 return
@@ -53,7 +62,7 @@ class AuthMiddleware:
                 return
             user = "admin"
         else:
-            value = headers.get(self._header, b"").strip()
+            value = header.strip()
             if not value:
                 msg = "Not authenticated by the ingress"
                 await _reject(send, 401, msg, "not_authenticated", self._header_name)
@@ -70,7 +79,7 @@ class AuthMiddleware:
 
 
 async def _reject(send: Send, status: int, msg: str, error_type: str, header: str) -> None:
-    body = json.dumps({"detail": [{"loc": ["header", header], "msg": msg, "type": error_type}]})
+    body = json.dumps({"detail": [error_detail(["header", header], msg, error_type)]})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))

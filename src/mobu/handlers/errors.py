@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mobu.alerts import report_api_error
 from mobu.exceptions import ClientRequestError
+from mobu.models.errors import error_detail, validation_details
 from mobu.services.identity_providers import IdentityError
 from mobu.services.resources import MissingServiceError
 
@@ -31,17 +32,7 @@ _HTTP_TYPES = {
 
 def error_body(loc: Sequence[str | int], msg: str, error_type: str) -> dict[str, Any]:
     """Return the body of an error response with a single problem."""
-    return {"detail": [{"loc": list(loc), "msg": msg, "type": error_type}]}
-
-
-def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Keep only loc, msg and type: never echo the input (it may hold secrets)."""
-    details = []
-    for err in errors:
-        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
-        msg = str(err.get("msg", ""))
-        details.append({"loc": loc, "msg": msg, "type": str(err.get("type", ""))})
-    return details
+    return {"detail": [error_detail(loc, msg, error_type)]}
 
 
 async def _client_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -61,7 +52,8 @@ async def _identity_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": _validation_details(exc.errors())}, status_code=422)
+    # loc, msg and type only: never the input nor the context (they may hold secrets)
+    return JSONResponse({"detail": validation_details(exc.errors())}, status_code=422)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -11,15 +11,18 @@ from mobu.models.business.config import BusinessConfig
 from mobu.models.monkey import MonkeyData
 from mobu.models.stats import EventStatistics
 from mobu.models.timedelta import HumanTimedelta
-from mobu.models.user import User, UserSpec
+from mobu.models.user import MAX_ID, User, UserSpec
 
-__all__ = ["FlockConfig", "FlockData", "FlockSummary"]
+__all__ = ["MAX_MONKEYS", "FlockConfig", "FlockData", "FlockSummary"]
+
+MAX_MONKEYS = 100_000
+"""Most monkeys of one flock."""
 
 
 class FlockConfig(BaseModel):
     """A flock to start: how many monkeys, as which users, running which business."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: str = Field(
         ...,
@@ -27,9 +30,15 @@ class FlockConfig(BaseModel):
         description="Name of the flock (letters, digits, '.', '_', '-')",
         examples=["tap-load"],
     )
-    count: int = Field(..., ge=1, le=100_000, description="Number of monkeys across all replicas")
+    count: int = Field(
+        ..., strict=True, ge=1, le=MAX_MONKEYS, description="Number of monkeys across all replicas"
+    )
     start_batch_size: int | None = Field(
-        None, ge=1, description="Start monkeys in batches of this size (across all replicas)"
+        None,
+        strict=True,
+        ge=1,
+        le=MAX_MONKEYS,
+        description="Start monkeys in batches of this size (across all replicas)",
     )
     start_batch_wait: HumanTimedelta | None = Field(
         None, description="Wait between batches; required with start_batch_size"
@@ -53,6 +62,11 @@ class FlockConfig(BaseModel):
             names = [u.username for u in self.users]
             if len(set(names)) != len(names):
                 raise ValueError("usernames in users must be unique")
+        spec = self.user_spec
+        if spec is not None:
+            for key, start in (("uid_start", spec.uid_start), ("gid_start", spec.gid_start)):
+                if start is not None and start + self.count - 1 > MAX_ID:
+                    raise ValueError(f"user_spec.{key} + count - 1 must be at most {MAX_ID}")
         if self.start_batch_size and self.start_batch_wait is None:
             raise ValueError("start_batch_wait must be given if start_batch_size is given")
         return self

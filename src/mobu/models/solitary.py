@@ -16,7 +16,7 @@ __all__ = ["SolitaryConfig", "SolitaryResult"]
 class SolitaryConfig(BaseModel):
     """Run one business once."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     user: User = Field(..., description="User to run as")
     scopes: list[str] = Field(default_factory=list, description="Token scopes")

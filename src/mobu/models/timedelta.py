@@ -99,10 +99,10 @@ def _parse_human(value: str) -> timedelta:
     while pos < len(text):
         match = _PART.match(text, pos)
         if not match:
-            raise ValueError(f"invalid duration {value!r}: expected forms like '90', '5m30s', '1h'")
+            raise ValueError("invalid duration: expected forms like '90', '5m30s', '1h'")
         unit = match.group(2).lower()
         if unit not in _UNITS:
-            raise ValueError(f"invalid duration {value!r}: unknown unit {match.group(2)!r}")
+            raise ValueError(f"invalid duration: unknown unit (known: {', '.join(_UNITS)})")
         total += float(match.group(1)) * _UNITS[unit]
         pos = match.end()
     return _seconds(total)

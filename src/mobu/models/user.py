@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AuthenticatedUser", "Group", "User", "UserSpec"]
+__all__ = ["MAX_ID", "AuthenticatedUser", "Group", "User", "UserSpec"]
+
+MAX_ID = 4_294_967_294
+"""Largest POSIX UID or GID (2**32 - 2; 2**32 - 1 is the "no id" value)."""
 
 USERNAME_PATTERN = r"^bot-mobu[a-z0-9._-]{0,55}$"
 """Every monkey username starts with ``bot-mobu`` so bots are recognisable on the platform."""
@@ -16,7 +19,7 @@ class Group(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(..., min_length=1, description="Group name")
-    id: int | None = Field(None, description="Numeric GID of the group")
+    id: int | None = Field(None, strict=True, ge=1, le=MAX_ID, description="Numeric GID")
 
 
 class User(BaseModel):
@@ -30,8 +33,10 @@ class User(BaseModel):
         description="Username: starts with bot-mobu, then lowercase letters, digits, '.', '_', '-'",
         examples=["bot-mobu-user01"],
     )
-    uidnumber: int | None = Field(None, description="UID of the user")
-    gidnumber: int | None = Field(None, description="Primary GID; defaults to the UID")
+    uidnumber: int | None = Field(None, strict=True, ge=1, le=MAX_ID, description="UID of the user")
+    gidnumber: int | None = Field(
+        None, strict=True, ge=1, le=MAX_ID, description="Primary GID; defaults to the UID"
+    )
     groups: list[Group] = Field(default_factory=list, description="Supplemental groups")
 
 
@@ -46,8 +51,12 @@ class UserSpec(BaseModel):
         description="Prefix of the generated usernames; a zero-padded number is appended",
         examples=["bot-mobu-user"],
     )
-    uid_start: int | None = Field(None, description="UID of the first user")
-    gid_start: int | None = Field(None, description="GID of the first user")
+    uid_start: int | None = Field(
+        None, strict=True, ge=1, le=MAX_ID, description="UID of the first user"
+    )
+    gid_start: int | None = Field(
+        None, strict=True, ge=1, le=MAX_ID, description="GID of the first user"
+    )
     groups: list[Group] = Field(default_factory=list, description="Groups of every user")
 
 

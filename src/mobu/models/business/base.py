@@ -25,7 +25,7 @@ class LogLevel(StrEnum):
 class BusinessOptions(BaseModel):
     """Options every business accepts. Subclass it to add a business's own options."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     error_idle_time: HumanTimedelta = Field(
         timedelta(seconds=60),

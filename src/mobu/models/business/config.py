@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import (
@@ -20,6 +21,8 @@ from mobu.models.business.base import BusinessOptions
 
 __all__ = ["BusinessConfig"]
 
+_TYPE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$"
+
 
 class BusinessConfig(BaseModel):
     """Which business to run and with which options.
@@ -30,9 +33,11 @@ class BusinessConfig(BaseModel):
     the validation context (key ``registry``) or, by default, from the installed entry points.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    type: str = Field(..., description="Business type", examples=["EmptyLoop", "HTTPCheck"])
+    type: str = Field(
+        ..., pattern=_TYPE_PATTERN, description="Business type", examples=["EmptyLoop", "HTTPCheck"]
+    )
     options: SerializeAsAny[BusinessOptions] = Field(
         default_factory=BusinessOptions,
         description="Options of the business type (see GET /mobu/businesses for each schema)",
@@ -52,8 +57,8 @@ class BusinessConfig(BaseModel):
             raw_options = {}
         partial = dict(data)
         partial["options"] = {}
-        if not isinstance(type_name, str):
-            return handler(partial)  # reports the missing or mistyped type
+        if not isinstance(type_name, str) or not re.match(_TYPE_PATTERN, type_name):
+            return handler(partial)  # reports the missing, mistyped or malformed type
         registry = (info.context or {}).get("registry")
         if registry is None:
             from mobu.registry import default_registry  # noqa: PLC0415 - avoid import cycle
@@ -66,24 +71,26 @@ class BusinessConfig(BaseModel):
         try:
             options = model.model_validate(raw_options)
         except ValidationError as exc:
+            # The input stays inside the exception (the error serialiser uses it to cut echoes
+            # out of messages, then drops it) and is hidden from its text.
             raise ValidationError.from_exception_data(
                 cls.__name__,
-                [
-                    InitErrorDetails(
-                        type=_error_type(err),
-                        loc=("options", *err["loc"]),
-                        input=err["input"],
-                        ctx=err.get("ctx", {}),
-                    )
-                    for err in exc.errors()
-                ],
+                [_rewrap(err) for err in exc.errors()],
+                hide_input=True,
             ) from None
         result = handler(partial)
         result.options = options
         return result
 
 
-def _error_type(err: Any) -> Any:
+def _rewrap(err: Any) -> InitErrorDetails:
+    """The error ``err`` of the options, placed under ``options``.
+
+    A validator's message is passed on as it is: as a template it would be formatted again
+    (with braces of its own text taken for placeholders).
+    """
+    loc = ("options", *err["loc"])
     if err["type"] in ("value_error", "assertion_error"):
-        return PydanticCustomError("value_error", err["msg"])
-    return err["type"]
+        message = PydanticCustomError("value_error", "{message}", {"message": err["msg"]})
+        return InitErrorDetails(type=message, loc=loc, input=err["input"])
+    return InitErrorDetails(type=err["type"], loc=loc, input=err["input"], ctx=err.get("ctx", {}))

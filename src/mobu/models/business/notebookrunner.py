@@ -2,15 +2,59 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from mobu.models.business.nublado import NubladoBusinessOptions
+from mobu.models.business.nublado import MAX_EXECUTIONS, NubladoBusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 from mobu.services.notebooks import CollectionRule
 
-__all__ = ["NotebookRunnerCountingOptions", "NotebookRunnerOptions"]
+__all__ = ["NotebookRunnerCountingOptions", "NotebookRunnerOptions", "check_repo_url"]
+
+_URL_SCHEMES = ("http", "https", "ssh", "git", "file")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$")
+"""``git@github.com:owner/repo.git``."""
+
+
+def check_repo_url(value: str) -> str:
+    """Return ``value`` if it is a repository git may clone without surprises.
+
+    Accepted: an ``http``, ``https``, ``ssh`` or ``git`` URL with a host, a ``file://`` URL or an
+    absolute local path, or the scp-like ``user@host:path``; never a relative path, a ``..``
+    component, a leading ``-`` (git would take it for an option) or control characters.
+
+    Raises
+    ------
+    ValueError
+        Not one of those (the value is not quoted).
+    """
+    if not value or value.startswith("-") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("repo_url must not be empty, start with '-' or hold control characters")
+    if _SCP_LIKE.match(value):
+        path = value.split(":", 1)[1]
+    elif "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme not in _URL_SCHEMES:
+            raise ValueError(f"repo_url scheme must be one of {', '.join(_URL_SCHEMES)}")
+        if parts.scheme != "file" and not parts.hostname:
+            raise ValueError("repo_url needs a host")
+        if parts.scheme == "file" and (parts.netloc not in ("", "localhost") or not parts.path):
+            raise ValueError("a file:// repo_url must name a local absolute path")
+        path = parts.path
+    elif value.startswith("/"):
+        path = value
+    else:
+        raise ValueError(
+            "repo_url must be an http(s), ssh, git or file:// URL, user@host:path,"
+            " or an absolute path (not a relative one)"
+        )
+    if ".." in PurePosixPath(path).parts:
+        raise ValueError("repo_url must not contain '..' components")
+    return value
 
 
 class NotebookRunnerOptions(NubladoBusinessOptions):
@@ -18,7 +62,10 @@ class NotebookRunnerOptions(NubladoBusinessOptions):
 
     repo_url: str = Field(
         "https://github.com/lsst-sqre/notebook-demo.git",
-        description="Git URL, file:// URL or local path of the notebook repository",
+        description=(
+            "Git URL (http, https, ssh, git), user@host:path, file:// URL or absolute local path"
+            " of the notebook repository (no relative paths, no '..')"
+        ),
     )
     repo_ref: str = Field("prod", description="Branch, tag or commit to check out")
     notebook_idle_time: HumanTimedelta = Field(
@@ -36,8 +83,19 @@ class NotebookRunnerOptions(NubladoBusinessOptions):
         description="Longest time one cell may run; it then fails its notebook. null: no limit",
     )
 
+    @field_validator("repo_url")
+    @classmethod
+    def _check_repo_url(cls, value: str) -> str:
+        return check_repo_url(value)
+
 
 class NotebookRunnerCountingOptions(NotebookRunnerOptions):
     """Options of NotebookRunnerCounting."""
 
-    max_executions: int = Field(25, ge=1, description="Notebooks run per lab session")
+    max_executions: int = Field(
+        25,
+        strict=True,
+        ge=1,
+        le=MAX_EXECUTIONS,
+        description="Notebooks run per lab session",
+    )

@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mobu.models.business.base import BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 
-__all__ = ["NubladoBusinessOptions", "NubladoImage", "NubladoPythonLoopOptions"]
+__all__ = [
+    "MAX_EXECUTIONS",
+    "NubladoBusinessOptions",
+    "NubladoImage",
+    "NubladoPythonLoopOptions",
+]
+
+MAX_EXECUTIONS = 100_000
+"""Most code executions (or notebooks) per lab session."""
 
 ImageSize = Literal[
     "Fine", "Diminutive", "Tiny", "Small", "Medium", "Large", "Huge", "Gargantuan", "Colossal"
@@ -91,7 +99,11 @@ class NubladoBusinessOptions(BusinessOptions):
         timedelta(seconds=60), description="Timeout of each HTTP call to the hub or the lab"
     )
     max_websocket_message_size: int | None = Field(
-        None, ge=1024, description="Largest kernel websocket message accepted; null: no limit"
+        None,
+        strict=True,
+        ge=1024,
+        le=1 << 30,
+        description="Largest kernel websocket message accepted (at most 1 GiB); null: no limit",
     )
     spawn_settle_time: HumanTimedelta = Field(
         timedelta(seconds=10), description="Pause after the spawn request before reading progress"
@@ -130,5 +142,9 @@ class NubladoPythonLoopOptions(NubladoBusinessOptions):
         'print(2+2, end="")', description="Python code to run", examples=["print(2+2)"]
     )
     max_executions: int = Field(
-        25, ge=1, description="Executions per lab session before the lab is recycled"
+        25,
+        strict=True,
+        ge=1,
+        le=MAX_EXECUTIONS,
+        description="Executions per lab session before the lab is recycled",
     )

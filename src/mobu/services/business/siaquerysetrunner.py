@@ -1,8 +1,9 @@
 """SIAQuerySetRunner: random SIA v2 queries (POS circle and TIME range) through pyvo.
 
-The parameters come from a params file: ``mobu/data/siaquerysets/<name>/params.yaml`` for a
-shipped set, or a path of one's own (:class:`SIAQuerySetParams`). Positions are drawn uniformly
-inside the configured box.
+The parameters come from a params file (:class:`SIAQuerySetParams`):
+``mobu/data/siaquerysets/<name>/params.yaml`` for a shipped set, or one under a configured
+``query_set_dirs`` directory (:class:`QuerySetLocator`), never a path. Positions are drawn
+uniformly inside the configured box.
 """
 
 from __future__ import annotations
@@ -10,23 +11,26 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, datetime, timedelta
-from importlib.resources import files
-from pathlib import Path
 from typing import Any, Self
 
 import pyvo
-import yaml
 from astropy.time import Time
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
 from mobu.events import Events, SIAQuery
-from mobu.exceptions import BusinessError
+from mobu.exceptions import BusinessError, QuerySetError
 from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business, StopRequestedError
+from mobu.services.business.querysets import (
+    SHIPPED_ONLY,
+    QuerySetLocator,
+    check_query_set_name,
+    load_params,
+)
 from mobu.services.business.tap import SOCKET_SLACK, open_vo_service
 from mobu.services.discovery import Discovery
 from mobu.storage.vo import BlockingCalls, make_session
@@ -73,27 +77,19 @@ class SIAQuerySetParams(BaseModel):
         }
 
 
-def load_sia_params(name: str) -> SIAQuerySetParams:
-    """Load a shipped set's params (by name) or a params file or directory (by path).
+def load_sia_params(name: str, locator: QuerySetLocator = SHIPPED_ONLY) -> SIAQuerySetParams:
+    """Load the params of SIA query set ``name`` (see :meth:`QuerySetLocator.sia`).
 
     Raises
     ------
-    ValueError
-        Not found, not YAML, or invalid.
+    QuerySetError
+        Unknown, or its params file is unreadable or invalid (the file's content is not quoted).
     """
-    shipped = Path(str(files("mobu").joinpath("data", "siaquerysets")))
-    path = shipped / name / "params.yaml"
-    if "/" in name or not path.is_file():
-        path = Path(name).expanduser()
-        if path.is_dir():
-            path = path / "params.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.name for p in shipped.iterdir() if p.is_dir()))
-        raise ValueError(f"no SIA query set {name!r}: not a shipped set ({known}) nor a file")
+    path = locator.sia(name)
     try:
-        return SIAQuerySetParams.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ValueError(f"bad SIA params file {path}: {exc}") from exc
+        return load_params(path, SIAQuerySetParams)
+    except ValueError as exc:
+        raise QuerySetError(f"SIA query set {name!r}: {exc}") from None
 
 
 class SIAQuerySetRunnerOptions(BusinessOptions):
@@ -107,7 +103,10 @@ class SIAQuerySetRunnerOptions(BusinessOptions):
     )
     query_set: str = Field(
         "demo",
-        description="Name of a shipped SIA query set, or path of a params.yaml (or its directory)",
+        description=(
+            "Name of a shipped SIA query set, or of a params file (or a directory with"
+            " params.yaml) under one of the configured query_set_dirs; never a path"
+        ),
         examples=["demo"],
     )
     query_timeout: HumanTimedelta = Field(
@@ -117,8 +116,7 @@ class SIAQuerySetRunnerOptions(BusinessOptions):
     @field_validator("query_set")
     @classmethod
     def _check_query_set(cls, value: str) -> str:
-        load_sia_params(value)
-        return value
+        return check_query_set_name(value)
 
 
 class SIAClientError(BusinessError):
@@ -134,7 +132,11 @@ def _mjd_to_datetime(mjd: float) -> datetime:
 
 
 class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
-    """Runs a random SIA v2 search (position circle and time range) each iteration."""
+    """Runs a random SIA v2 search (position circle and time range) each iteration.
+
+    The query set is loaded when the business is built (an unknown or invalid one is a 422 of
+    the request), from the shipped sets or the configured ``query_set_dirs`` (``query_sets``).
+    """
 
     options_model = SIAQuerySetRunnerOptions
 
@@ -147,13 +149,15 @@ class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
         logger: FilteringBoundLogger,
         flock: str | None,
         discovery: Discovery,
+        query_sets: QuerySetLocator = SHIPPED_ONLY,
     ) -> None:
+        params = load_sia_params(options.query_set, query_sets)
         super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
         self._discovery = discovery
         self._calls = BlockingCalls(f"sia-{user.username}")
         self._timeout = options.query_timeout.total_seconds()
         self._session = make_session(user.token, self._timeout + SOCKET_SLACK)
-        self._params = load_sia_params(options.query_set)
+        self._params = params
         self._rng = random.Random()  # noqa: S311 - not cryptographic
         self._sia: Any = None
         self._url: str | None = None

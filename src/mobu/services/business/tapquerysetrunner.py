@@ -2,23 +2,30 @@
 
 A query set is a directory of Jinja2 templates (``*.sql``, rendered with strict undefined
 variables) plus ``params.yaml`` describing the random parameters (:class:`QuerySetParams`).
-Shipped sets live in ``mobu/data/querysets/<name>/``; ``query_set`` may also be the path of a
-directory of one's own.
+Shipped sets live in ``mobu/data/querysets/<name>/``; ``query_set`` may also name a directory
+under one of the configured ``query_set_dirs`` (:class:`QuerySetLocator`), never a path.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.events import Events
+from mobu.models.user import AuthenticatedUser
+from mobu.services.business.querysets import (
+    SHIPPED_ONLY,
+    QuerySetLocator,
+    check_query_set_name,
+    load_params,
+)
 from mobu.services.business.tap import (
     PreparedQuery,
     TAPBusiness,
@@ -26,6 +33,7 @@ from mobu.services.business.tap import (
     TAPClientError,
     new_query_id,
 )
+from mobu.services.discovery import Discovery
 
 __all__ = [
     "QuerySet",
@@ -36,31 +44,9 @@ __all__ = [
 ]
 
 
-def shipped_query_sets() -> Path:
-    """Return the directory of the query sets shipped with mobu."""
-    return Path(str(files("mobu").joinpath("data", "querysets")))
-
-
-def resolve_query_set(name: str) -> Path:
-    """Return the directory of a shipped query set, or of the directory ``name`` points at.
-
-    Raises
-    ------
-    ValueError
-        Neither exists, or the directory has no ``*.sql`` template or no ``params.yaml``.
-    """
-    shipped = shipped_query_sets()
-    directory = shipped / name
-    if "/" in name or not directory.is_dir():
-        directory = Path(name).expanduser()
-    if not directory.is_dir():
-        known = ", ".join(sorted(p.name for p in shipped.iterdir() if p.is_dir()))
-        raise ValueError(f"no query set {name!r}: not a shipped set ({known}) nor a directory")
-    if not any(directory.glob("*.sql")):
-        raise ValueError(f"query set {directory} has no *.sql templates")
-    if not (directory / "params.yaml").is_file():
-        raise ValueError(f"query set {directory} has no params.yaml")
-    return directory
+def resolve_query_set(name: str, locator: QuerySetLocator = SHIPPED_ONLY) -> Path:
+    """Return the directory of TAP query set ``name`` (see :meth:`QuerySetLocator.tap`)."""
+    return locator.tap(name)
 
 
 class TAPQuerySetRunnerOptions(TAPBusinessOptions):
@@ -74,15 +60,17 @@ class TAPQuerySetRunnerOptions(TAPBusinessOptions):
     )
     query_set: str = Field(
         "demo",
-        description="Name of a shipped query set, or path of a directory of *.sql + params.yaml",
-        examples=["demo", "/etc/mobu/querysets/mine"],
+        description=(
+            "Name of a shipped query set, or of a directory (*.sql + params.yaml) under one of"
+            " the configured query_set_dirs; never a path"
+        ),
+        examples=["demo", "dp02"],
     )
 
     @field_validator("query_set")
     @classmethod
     def _check_query_set(cls, value: str) -> str:
-        resolve_query_set(value)
-        return value
+        return check_query_set_name(value)
 
 
 class QuerySetParams(BaseModel):
@@ -146,15 +134,18 @@ class QuerySetParams(BaseModel):
 
 
 class QuerySet:
-    """The templates and parameters of one query set."""
+    """The templates and parameters of one query set.
+
+    Raises
+    ------
+    ValueError
+        ``params.yaml`` cannot be read or is invalid; the message names the place and the
+        reason, never the file's content.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        try:
-            raw = yaml.safe_load((directory / "params.yaml").read_text()) or {}
-            self.params = QuerySetParams.model_validate(raw)
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
-            raise ValueError(f"bad {directory / 'params.yaml'}: {exc}") from exc
+        self.params = load_params(directory / "params.yaml", QuerySetParams)
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(directory),
             undefined=jinja2.StrictUndefined,
@@ -171,18 +162,44 @@ class QuerySet:
 
 
 class TAPQuerySetRunner(TAPBusiness[TAPQuerySetRunnerOptions]):
-    """Runs a random template of a query set with random parameters each iteration."""
+    """Runs a random template of a query set with random parameters each iteration.
+
+    The query set is found when the business is built (an unknown one is a 422 of the request),
+    among the shipped sets and under the configured ``query_set_dirs`` (``query_sets``).
+    """
 
     options_model = TAPQuerySetRunnerOptions
 
     _query_set: QuerySet | None = None
     _rng: random.Random = random.Random()  # noqa: S311 - replaced per instance in startup
 
+    def __init__(
+        self,
+        *,
+        options: TAPQuerySetRunnerOptions,
+        user: AuthenticatedUser,
+        events: Events,
+        logger: FilteringBoundLogger,
+        flock: str | None,
+        discovery: Discovery,
+        query_sets: QuerySetLocator = SHIPPED_ONLY,
+    ) -> None:
+        directory = query_sets.tap(options.query_set)
+        super().__init__(
+            options=options,
+            user=user,
+            events=events,
+            logger=logger,
+            flock=flock,
+            discovery=discovery,
+        )
+        self._directory = directory
+
     @override
     async def startup(self) -> None:
         self._rng = random.Random()  # noqa: S311 - not cryptographic
         try:
-            query_set = QuerySet(resolve_query_set(self.options.query_set))
+            query_set = QuerySet(self._directory)
             for name in query_set.templates:
                 query_set.render(name, self._params(query_set, "startup-check"))
         except (ValueError, jinja2.TemplateError) as exc:
