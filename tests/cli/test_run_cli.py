@@ -64,3 +64,15 @@ async def test_bad_spec(tmp_path: Path) -> None:
     assert "cannot read" in r.stderr
     for result in [r]:
         assert "Traceback" not in result.output
+
+
+async def test_bad_spec_does_not_quote_files(tmp_path: Path) -> None:
+    """A file path as query_set exits 2 without reading or quoting the file."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("token: cli-planted-secret-9b2f\n")
+    for business in ("SIAQuerySetRunner", "TAPQuerySetRunner"):
+        path = spec(tmp_path, {"type": business, "options": {"query_set": str(secret)}})
+        r = await invoke(mobu, ["run", path])
+        assert r.exit_code == 2
+        assert "business.options.query_set: Value error, a query set is a plain name" in r.stderr
+        assert "cli-planted-secret-9b2f" not in r.output

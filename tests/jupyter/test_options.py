@@ -27,12 +27,16 @@ from tests.jupyter.notebooks import notebook
 
 
 def test_image_mapped_to_user_options() -> None:
-    options = NubladoPythonLoopOptions.model_validate({
-        "image": {"class": "by-reference", "reference": "lsst/sciplat:w_1", "debug": True},
-        "user_options": {"size": ["Small"], "extra": 1},
-    })
+    options = NubladoPythonLoopOptions.model_validate(
+        {
+            "image": {"class": "by-reference", "reference": "lsst/sciplat:w_1", "debug": True},
+            "user_options": {"size": ["Small"], "extra": 1},
+        }
+    )
     assert options.spawn_options() == {
-        "image_list": ["lsst/sciplat:w_1"], "size": ["Small"], "enable_debug": ["true"],
+        "image_list": ["lsst/sciplat:w_1"],
+        "size": ["Small"],
+        "enable_debug": ["true"],
         "extra": 1,
     }
     default = NubladoPythonLoopOptions.model_validate({"image": {}})
@@ -62,7 +66,9 @@ def test_entry_points() -> None:
         assert "repo_url" in registry.options_model(name).model_fields
     assert "max_executions" in registry.options_model("NotebookRunnerCounting").model_fields
     assert registry.extra_parameters("NotebookRunnerList") == [
-        "http_client", "discovery", "repo_cache"
+        "http_client",
+        "discovery",
+        "repo_cache",
     ]
 
 
@@ -76,7 +82,9 @@ def test_identity_config() -> None:
     assert config.identity is not None
     with pytest.raises(IdentityError, match=r"discovery\.services\.hub"):
         build_identity(
-            config.identity, hub_url=None, http=httpx.AsyncClient(),
+            config.identity,
+            hub_url=None,
+            http=httpx.AsyncClient(),
             logger=structlog.get_logger("t"),
         )
 
@@ -85,8 +93,11 @@ def _business(token: str | None, discovery: Discovery) -> NubladoPythonLoop:
     return NubladoPythonLoop(
         options=NubladoPythonLoopOptions(),
         user=AuthenticatedUser(username="bot-mobu-x", token=token),
-        events=Events(), logger=structlog.get_logger("t"), flock=None,
-        http_client=httpx.AsyncClient(), discovery=discovery,
+        events=Events(),
+        logger=structlog.get_logger("t"),
+        flock=None,
+        http_client=httpx.AsyncClient(),
+        discovery=discovery,
     )
 
 
@@ -105,8 +116,12 @@ async def test_empty_runnable_set_is_a_clear_error(tmp_path: Path) -> None:
     business = NotebookRunnerList(
         options=NotebookRunnerOptions(repo_url=str(tmp_path)),
         user=AuthenticatedUser(username="bot-mobu-x", token="t"),
-        events=Events(), logger=structlog.get_logger("t"), flock=None,
-        http_client=httpx.AsyncClient(), discovery=Discovery(), repo_cache=cache,
+        events=Events(),
+        logger=structlog.get_logger("t"),
+        flock=None,
+        http_client=httpx.AsyncClient(),
+        discovery=Discovery(),
+        repo_cache=cache,
     )
     try:
         with pytest.raises(NotebookRepositoryError, match="No runnable notebooks") as info:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, get_args
-
-from pydantic_core.core_schema import ErrorType
+from typing import Any
 
 __all__ = [
     "MSG_LIMIT",
@@ -26,8 +24,9 @@ MSG_LIMIT = 1000
 _SECRET_MIN = 8
 """Strings of the input at least this long are cut out of messages (shorter ones are no secret)."""
 
-_TEMPLATED = frozenset(get_args(ErrorType)) - {"value_error", "assertion_error"}
-"""pydantic's own error types, whose messages come from templates (not from a validator)."""
+_VALIDATOR_TYPES = frozenset({"value_error", "assertion_error"})
+"""Error types whose message is a validator's own text (the others are pydantic templates, and
+mobu's custom types raised with messages of known shape)."""
 
 _FIXED_MESSAGES = {
     # pydantic messages that quote the input through their context
@@ -73,7 +72,7 @@ def validation_details(
     for err in errors:
         error_type = str(err.get("type", ""))
         msg = _FIXED_MESSAGES.get(error_type) or str(err.get("msg", ""))
-        if error_type not in _TEMPLATED:
+        if error_type in _VALIDATOR_TYPES:
             for secret in sorted(_strings(err.get("input")), key=len, reverse=True):
                 msg = msg.replace(secret, "<input>")
         details.append(error_detail([*prefix, *err.get("loc", ())], msg, error_type))
