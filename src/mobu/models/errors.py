@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -60,9 +60,7 @@ def error_detail(loc: Iterable[Any], msg: str, error_type: str) -> dict[str, Any
     }
 
 
-def validation_details(
-    errors: Iterable[Mapping[str, Any]], *, prefix: Sequence[str | int] = ()
-) -> list[dict[str, Any]]:
+def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Render pydantic errors: ``loc``, ``msg``, ``type`` only, no ``input``, no ``ctx``.
 
     Messages that pydantic fills from the input are replaced by fixed ones, and any longer string
@@ -75,7 +73,7 @@ def validation_details(
         if error_type in _VALIDATOR_TYPES:
             for secret in sorted(_strings(err.get("input")), key=len, reverse=True):
                 msg = msg.replace(secret, "<input>")
-        details.append(error_detail([*prefix, *err.get("loc", ())], msg, error_type))
+        details.append(error_detail(err.get("loc", ()), msg, error_type))
     return details
 
 
