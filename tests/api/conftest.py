@@ -20,7 +20,7 @@ from mobu.registry import BusinessRegistry
 from mobu.services.builder import null_logger
 from mobu.services.identity import IdentityProvider
 
-SECRET_TOKEN = "gt-very-secret-token-0123456789"  # noqa: S105 - a test token
+SECRET_TOKEN = "gt-very-secret-token-0123456789"  # a test token
 
 
 class TokenIdentity:
