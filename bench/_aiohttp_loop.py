@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("seconds", type=float)
     args = parser.parse_args()
     if os.environ.get("MOBU_BENCH_UVLOOP") == "1":
-        import uvloop  # noqa: PLC0415
+        import uvloop
 
         uvloop.install()
     result = asyncio.run(_run(args.url, args.users, args.seconds))

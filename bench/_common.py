@@ -29,7 +29,7 @@ RESULTS = BENCH / "results"
 def has_uvloop() -> bool:
     """Whether uvloop is installed (the service then runs on it, as uvicorn picks it)."""
     try:
-        import uvloop  # noqa: F401, PLC0415
+        import uvloop  # noqa: F401
     except ImportError:
         return False
     return True
@@ -76,7 +76,7 @@ def spawn(
     """Start a process in its own process group, pinned to ``core``."""
     return subprocess.Popen(
         list(argv),
-        preexec_fn=_pinned(core),  # noqa: PLW1509 - only sets the CPU affinity
+        preexec_fn=_pinned(core),  # only sets the CPU affinity
         start_new_session=True,
         text=True,
         cwd=ROOT,
@@ -198,7 +198,7 @@ def machine() -> dict[str, str]:
     versions = {}
     for package in ("locust", "aiohttp", "structlog", "pydantic", "uvloop"):
         with contextlib.suppress(Exception):
-            from importlib.metadata import version  # noqa: PLC0415
+            from importlib.metadata import version
 
             versions[package] = version(package)
     return {

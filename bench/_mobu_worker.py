@@ -239,7 +239,7 @@ def main() -> None:
     stats.add_argument("checkpoints")
     args = parser.parse_args()
     if os.environ.get("MOBU_BENCH_UVLOOP") == "1":
-        import uvloop  # noqa: PLC0415
+        import uvloop
 
         uvloop.install()
     mode = {"idle": idle_mode, "load": load_mode, "stats": stats_mode}[args.mode]

@@ -28,7 +28,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     BENCH,
     VENV_BIN,
     Target,
@@ -39,7 +39,7 @@ from _common import (  # noqa: E402
     stop,
     table,
 )
-from scale import mobu_idle  # noqa: E402
+from scale import mobu_idle
 
 TARGETS_KB = {"EmptyLoop": 10.0, "HTTPCheck": 15.0, "HTTPCheck-settled": 15.0}
 SETTLE = 17.0

@@ -25,11 +25,11 @@ import httpx
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from jupyter_common import describe, mobu_context, save  # noqa: E402
+from jupyter_common import describe, mobu_context, save
 
-from mobu.models.flock import FlockConfig  # noqa: E402
-from mobu.storage.jupyter import HubClient  # noqa: E402
-from mobu.testing.hub import LocalHub  # noqa: E402
+from mobu.models.flock import FlockConfig
+from mobu.storage.jupyter import HubClient
+from mobu.testing.hub import LocalHub
 
 V1 = "v1.kernel.websocket.jupyter.org"
 

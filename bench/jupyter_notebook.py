@@ -21,10 +21,10 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jupyter_common import describe, mobu_context, save  # noqa: E402
+from jupyter_common import describe, mobu_context, save
 
-from mobu.models.flock import FlockConfig  # noqa: E402
-from mobu.testing.hub import LocalHub  # noqa: E402
+from mobu.models.flock import FlockConfig
+from mobu.testing.hub import LocalHub
 
 CELLS = 20
 

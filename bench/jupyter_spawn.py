@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jupyter_common import mobu_context, save  # noqa: E402
+from jupyter_common import mobu_context, save
 
-from mobu.models.flock import FlockConfig  # noqa: E402
-from mobu.testing.hub import LocalHub  # noqa: E402
+from mobu.models.flock import FlockConfig
+from mobu.testing.hub import LocalHub
 
 PHASES = [
     "spawn_request", "spawn_progress", "spawn", "lab_first_response", "session_create",

@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH, PYTHON, RESULTS, ROOT, machine, read_json  # noqa: E402
+from _common import BENCH, PYTHON, RESULTS, ROOT, machine, read_json
 
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- BEGIN GENERATED RESULTS (bench/run_all.py rewrites this part) -->"

@@ -91,7 +91,7 @@ def main() -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.sched_setaffinity(0, {int(sys.argv[1])})
     try:
-        import uvloop  # noqa: PLC0415 - optional, faster when present
+        import uvloop  # optional, faster when present
 
         uvloop.run(_serve())
     except ImportError:

@@ -18,7 +18,7 @@ T = TypeVar("T")
 def run(main: Coroutine[Any, Any, T]) -> T:
     """Run ``main`` to completion on a new event loop (uvloop if available)."""
     try:
-        import uvloop  # noqa: PLC0415 - optional at import time (absent on some platforms)
+        import uvloop  # optional at import time (absent on some platforms)
     except ImportError:
         return asyncio.run(main)
     return uvloop.run(main)

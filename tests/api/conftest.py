@@ -23,7 +23,7 @@ from mobu.registry import BusinessRegistry
 from mobu.services.builder import null_logger
 from mobu.services.identity import IdentityProvider
 
-SECRET_TOKEN = "gt-very-secret-token-0123456789"  # noqa: S105 - a test token
+SECRET_TOKEN = "gt-very-secret-token-0123456789"  # a test token
 
 PLANTED_SECRET = "planted-secret-5d1c0e7a"  # noqa: S105 - planted in files and configs
 """Put in test files, configurations and tokens; no 4xx response body may ever contain it."""

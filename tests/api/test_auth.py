@@ -8,8 +8,8 @@ import pytest
 from mobu.config import AuthConfig, Config, ConfigError, load_config
 from tests.api.conftest import AppFactory
 
-ADMIN = "admin-token-1"  # noqa: S105
-OTHER = "admin-token-2"  # noqa: S105
+ADMIN = "admin-token-1"
+OTHER = "admin-token-2"
 
 
 async def test_tokens(app_factory: AppFactory) -> None:
@@ -64,8 +64,8 @@ def test_none_only_on_loopback() -> None:
     auth.check_bind("::1")
     auth.check_bind("localhost")
     with pytest.raises(ConfigError, match="loopback"):
-        auth.check_bind("0.0.0.0")  # noqa: S104
-    AuthConfig(tokens=[ADMIN]).check_bind("0.0.0.0")  # noqa: S104
+        auth.check_bind("0.0.0.0")
+    AuthConfig(tokens=[ADMIN]).check_bind("0.0.0.0")
 
 
 async def test_token_needed_for_every_route(app_factory: AppFactory) -> None:

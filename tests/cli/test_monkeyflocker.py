@@ -10,7 +10,7 @@ import yaml
 from mobu.cli.monkeyflocker import monkeyflocker
 from tests.cli.conftest import invoke, mobu_server
 
-TOKEN = "flocker-token"  # noqa: S105
+TOKEN = "flocker-token"
 
 
 async def test_start_report_refresh_stop(tmp_path: Path) -> None:

@@ -85,10 +85,10 @@ async def test_bad_config(tmp_path: Path) -> None:
 
 async def test_auth_none_refused_off_loopback(tmp_path: Path) -> None:
     """Without authentication the server only binds to loopback."""
-    r = await invoke(mobu, ["serve", "--host", "0.0.0.0", "--port", "0"])  # noqa: S104
+    r = await invoke(mobu, ["serve", "--host", "0.0.0.0", "--port", "0"])
     assert r.exit_code == 2
     assert "loopback" in r.stderr
-    r = await invoke(mobu, ["serve"], MOBU_HOST="0.0.0.0", MOBU_CONFIG_PATH=str(tmp_path / "x"))  # noqa: S104
+    r = await invoke(mobu, ["serve"], MOBU_HOST="0.0.0.0", MOBU_CONFIG_PATH=str(tmp_path / "x"))
     assert r.exit_code == 2
 
 

@@ -43,6 +43,7 @@ async def test_threads_are_bounded_and_abandoned_calls_free_slots() -> None:
 
 
 async def test_exceptions_reach_the_caller() -> None:
+    """An exception raised in the worker thread is re-raised to the awaiting caller."""
     calls = BlockingCalls("mobu-test-errors")
 
     def fail() -> None:
@@ -53,5 +54,6 @@ async def test_exceptions_reach_the_caller() -> None:
 
 
 def test_session_headers() -> None:
+    """A VO session sends the token as a bearer Authorization header, and none without a token."""
     assert "Authorization" not in make_session(None, 5).headers
     assert make_session("t0k", 5).headers["Authorization"] == "Bearer t0k"

@@ -16,6 +16,7 @@ from mobu.services.business.tapquerysetrunner import TAPQuerySetRunnerOptions
 
 
 def test_queries_required() -> None:
+    """TAPQueryRunner options need a non-empty list of non-blank queries."""
     with pytest.raises(ValidationError, match="queries"):
         TAPQueryRunnerOptions()  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="at least 1"):
@@ -25,6 +26,7 @@ def test_queries_required() -> None:
 
 
 def test_unknown_option_rejected_with_its_place() -> None:
+    """An unknown TAP option is refused and the error names it."""
     with pytest.raises(ValidationError) as excinfo:
         BusinessConfig.model_validate(
             {"type": "TAPQueryRunner", "options": {"queries": ["SELECT 1"], "bogus": 1}}
@@ -33,6 +35,7 @@ def test_unknown_option_rejected_with_its_place() -> None:
 
 
 def test_query_timeout_accepts_human_durations() -> None:
+    """query_timeout accepts a duration string such as 1m30s."""
     options = TAPQueryRunnerOptions(queries=["SELECT 1"], query_timeout="1m30s")
     assert options.query_timeout.total_seconds() == 90
 

@@ -216,7 +216,7 @@ async def test_token_is_sent_as_bearer(
 ) -> None:
     """The monkey's token goes to the TAP service as a bearer token."""
     discovery = make_discovery(dachs, hung_tap)
-    user = AuthenticatedUser(username="bot-mobu-token", token="tok-123")  # noqa: S106
+    user = AuthenticatedUser(username="bot-mobu-token", token="tok-123")
     business = runner(
         discovery, events, logger, user, queries=["SELECT 1"], dataset="hung", query_timeout=1
     )

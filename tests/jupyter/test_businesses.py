@@ -33,6 +33,7 @@ def _user_processes(hub: LocalHub, prefix: str) -> list[int]:
 
 
 async def test_python_loop_flock(hub: LocalHub) -> None:
+    """A JupyterPythonLoop flock spawns, executes, times and deletes labs, leaving no process."""
     options = {
         **FAST, "code": "print(6*7)", "max_executions": 3, "working_directory": "/tmp",
         "image": {"class": "latest-weekly", "size": "Small"},
@@ -60,6 +61,7 @@ async def test_python_loop_flock(hub: LocalHub) -> None:
 
 
 async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_path: Path) -> None:
+    """Monkeys share one clone; a refresh re-clones once and runs a new notebook."""
     origin = make_git_repo(tmp_path / "repo", {
         "one.ipynb": notebook(("markdown", "# one"), "x = 1", "print(x + 1)"),
         "two.ipynb": notebook("import sys", "sys.version_info[:2]"),
@@ -112,6 +114,7 @@ async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_pat
 
 
 async def test_failing_cell_is_named(hub: LocalHub, tmp_path: Path) -> None:
+    """A failing cell's notebook, id, number, code and error reach the alert, events and log."""
     origin = make_git_repo(tmp_path / "repo", {
         "bad.ipynb": notebook(
             ("markdown", "m"), "x = 1", "def f():\n    raise ValueError('boom')\nf()"
@@ -152,6 +155,7 @@ async def test_failing_cell_is_named(hub: LocalHub, tmp_path: Path) -> None:
 
 
 async def test_hung_cell_timeout_and_stop(hub: LocalHub, tmp_path: Path) -> None:
+    """cell_timeout fails a slow cell; a stop ends a hung cell within the grace."""
     origin = make_git_repo(tmp_path / "repo", {
         "hang.ipynb": notebook("print('start')", "import time\ntime.sleep(10**6)"),
     })
@@ -195,6 +199,7 @@ async def test_hung_cell_timeout_and_stop(hub: LocalHub, tmp_path: Path) -> None
 
 
 async def test_hub_down_at_startup_then_recovers(http: httpx.AsyncClient) -> None:
+    """A monkey whose hub is down at startup reports it, then succeeds once it is up."""
     down = LocalHub()
     down.start()
     try:

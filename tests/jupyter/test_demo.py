@@ -29,6 +29,7 @@ class Broken:
 
 
 async def test_no_component_starts() -> None:
+    """The demo fails clearly when no component can start, after stopping them all."""
     broken = Broken()
     lines: list[str] = []
     with pytest.raises(DemoError, match="no demo component could start"):
@@ -49,6 +50,7 @@ class WatchedHubDemo(JupyterHubDemo):
 @pytest.mark.jupyter
 @needs_hub
 async def test_demo_runs_flocks_and_leaves_nothing() -> None:
+    """The demo runs its flocks, skips a broken component and stops the hub."""
     component = WatchedHubDemo(DemoSettings(notebooks=str(EXAMPLES), monkeys=1))
     broken = Broken()
     lines: list[str] = []

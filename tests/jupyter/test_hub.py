@@ -33,6 +33,7 @@ def _identity(hub: LocalHub, http: httpx.AsyncClient, **options: object) -> Jupy
 async def test_spawn_progress_session_stop(
     hub: LocalHub, admin: HubClient, http: httpx.AsyncClient
 ) -> None:
+    """A minted token spawns a lab, runs code in it, stops it, and is revoked on close."""
     identity = _identity(hub, http, concurrency=2)
     [user] = await identity.authenticate([User(username="bot-mobu-flow")], ["exec:notebook"])
     assert user.token
@@ -69,6 +70,7 @@ async def test_spawn_progress_session_stop(
 
 
 async def test_identity_batches_and_scopes(hub: LocalHub, http: httpx.AsyncClient) -> None:
+    """JupyterHub identity mints one token per user in batches, with only the scopes asked for."""
     identity = _identity(hub, http, concurrency=3, token_scopes=["read:users:name!user"])
     users = [User(username=f"bot-mobu-batch{i:02d}") for i in range(7)]
     try:
@@ -87,6 +89,7 @@ async def test_identity_batches_and_scopes(hub: LocalHub, http: httpx.AsyncClien
 
 
 async def test_identity_errors(hub: LocalHub, http: httpx.AsyncClient) -> None:
+    """Identity failures name the user and never the admin token; static tokens map by name."""
     bad = JupyterHubIdentity(
         JupyterHubIdentityConfig(provider="jupyterhub", admin_token="not-the-token"),  # type: ignore[arg-type]
         hub_url=hub.url, http=http, logger=structlog.get_logger("test"),

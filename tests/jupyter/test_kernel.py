@@ -23,6 +23,7 @@ pytestmark = pytest.mark.jupyter
 
 @pytest.mark.parametrize(("protocol", "binary"), [("v1", True), ("legacy", False), ("auto", True)])
 async def test_execute_both_framings(lab: LabClient, protocol: WireProtocol, binary: bool) -> None:
+    """Code runs over both kernel websocket framings, including a 3 MB output."""
     lab.protocol = protocol
     session = await lab.create_session()
     channel = await lab.open_kernel(session)
@@ -43,6 +44,7 @@ async def test_execute_both_framings(lab: LabClient, protocol: WireProtocol, bin
 
 
 async def test_error_has_stripped_traceback(lab: LabClient) -> None:
+    """A cell error carries its ename and an ANSI-free traceback; the kernel stays usable."""
     session = await lab.create_session()
     channel = await lab.open_kernel(session)
     try:
@@ -64,6 +66,7 @@ async def test_error_has_stripped_traceback(lab: LabClient) -> None:
 
 
 async def test_timeout_then_interrupt(lab: LabClient) -> None:
+    """An execution timeout raises, and an interrupt frees the kernel for the next cell."""
     session = await lab.create_session()
     channel = await lab.open_kernel(session)
     try:
@@ -94,6 +97,7 @@ def _kernel_process(server: LocalJupyterServer, kernel_id: str) -> psutil.Proces
 async def test_kernel_killed_mid_execution(
     lab: LabClient, jupyter_server: LocalJupyterServer
 ) -> None:
+    """A kernel killed mid-execution fails the pending execute with KernelConnectionError."""
     session = await lab.create_session()
     channel = await lab.open_kernel(session)
     try:
@@ -114,6 +118,7 @@ async def test_kernel_killed_mid_execution(
 async def test_bad_token_and_unknown_kernel(
     lab: LabClient, jupyter_server: LocalJupyterServer
 ) -> None:
+    """A wrong token is a 403 without the token; a deleted kernel cannot be opened."""
     bad = LabClient(jupyter_server.url, "wrong", username="bot-mobu-x", http=lab.api.http)
     with pytest.raises(JupyterWebError) as info:
         await bad.status()

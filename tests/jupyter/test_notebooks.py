@@ -46,11 +46,13 @@ def _find(root: Path, **kwargs: object) -> list[str]:
 
 
 def test_all_notebooks_hidden_skipped(tmp_path: Path) -> None:
+    """With no rules every notebook is found, except those in hidden directories."""
     root = _tree(tmp_path)
     assert _find(root) == ["a.ipynb", "other/d.ipynb", "sub/b.ipynb", "sub/deep/c.ipynb"]
 
 
 def test_rules_in_order_only_remove(tmp_path: Path) -> None:
+    """Collection rules apply in order, and each can only remove notebooks."""
     root = _tree(tmp_path)
     rules = [
         CollectionRule(type="intersect_union_of", patterns=["sub/**", "a.ipynb"]),
@@ -61,16 +63,19 @@ def test_rules_in_order_only_remove(tmp_path: Path) -> None:
 
 
 def test_deprecated_exclude_dirs(tmp_path: Path) -> None:
+    """The deprecated exclude_dirs setting still excludes whole directories."""
     root = _tree(tmp_path)
     assert _find(root, exclude_dirs=["sub", "other/"]) == ["a.ipynb"]
 
 
 def test_required_applications(tmp_path: Path) -> None:
+    """A notebook needing an application the platform lacks is skipped."""
     root = _tree(tmp_path)
     assert "other/d.ipynb" not in _find(root, applications=set())
 
 
 def test_invalid_notebook_and_config(tmp_path: Path) -> None:
+    """A broken notebook or mobu.yaml is a NotebookRepositoryError naming the file."""
     root = _tree(tmp_path)
     (root / "broken.ipynb").write_text("{not json")
     with pytest.raises(NotebookRepositoryError, match=r"Invalid notebook broken\.ipynb"):
@@ -84,6 +89,7 @@ def test_invalid_notebook_and_config(tmp_path: Path) -> None:
 
 
 def test_code_cells_numbered_among_code_cells(tmp_path: Path) -> None:
+    """Code cells are numbered among code cells only, with their source joined."""
     path = tmp_path / "n.ipynb"
     data = json.loads(notebook(("markdown", "# t"), "x = 1", ("markdown", "m"), "y"))
     data["cells"][3]["source"] = ["y = ", "2"]
@@ -93,6 +99,7 @@ def test_code_cells_numbered_among_code_cells(tmp_path: Path) -> None:
 
 
 def test_examples_directory() -> None:
+    """The example notebooks directory selects the expected notebooks."""
     config = load_repo_config(EXAMPLES)
     found = find_notebooks(
         EXAMPLES, exclude_dirs=config.exclude_dirs, collection_rules=config.collection_rules,
@@ -102,6 +109,7 @@ def test_examples_directory() -> None:
 
 
 async def test_repo_cache_shares_and_reclones_once(tmp_path: Path) -> None:
+    """The repo cache shares a clone per URL and ref and re-clones after invalidation."""
     origin = make_git_repo(tmp_path / "origin", {"a.ipynb": notebook("1")})
     cache = RepoCache(logger)
     try:
@@ -128,6 +136,7 @@ async def test_repo_cache_shares_and_reclones_once(tmp_path: Path) -> None:
 
 
 async def test_repo_cache_refs_and_errors(tmp_path: Path) -> None:
+    """The repo cache checks out refs, reports clone errors, and uses a local dir as is."""
     origin = make_git_repo(tmp_path / "origin", {"a.ipynb": notebook("1")}, branch="prod")
     cache = RepoCache(logger)
     try:

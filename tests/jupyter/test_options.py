@@ -27,6 +27,7 @@ from tests.jupyter.notebooks import notebook
 
 
 def test_image_mapped_to_user_options() -> None:
+    """Image and user options map to the hub's spawn form fields."""
     options = NubladoPythonLoopOptions.model_validate(
         {
             "image": {"class": "by-reference", "reference": "lsst/sciplat:w_1", "debug": True},
@@ -54,12 +55,14 @@ def test_image_mapped_to_user_options() -> None:
     ],
 )
 def test_bad_options_name_their_place(options: dict[str, object], where: str) -> None:
+    """Invalid Nublado options are refused with the field's location."""
     with pytest.raises(ValidationError) as info:
         BusinessConfig.model_validate({"type": "NubladoPythonLoop", "options": options})
     assert any(where in ".".join(map(str, e["loc"])) for e in info.value.errors())
 
 
 def test_entry_points() -> None:
+    """The Jupyter businesses are registered, with the alias and their collaborators."""
     registry = default_registry()
     assert registry.get("JupyterPythonLoop") is registry.get("NubladoPythonLoop")
     for name in ("NotebookRunnerCounting", "NotebookRunnerList", "NotebookRunnerInfinite"):
@@ -73,6 +76,7 @@ def test_entry_points() -> None:
 
 
 def test_identity_config() -> None:
+    """Identity config validates the provider and admin token and needs the hub URL."""
     with pytest.raises(ValidationError, match="admin_token"):
         Config(identity={"provider": "jupyterhub"})
     with pytest.raises(ValidationError, match="provider"):
@@ -102,6 +106,7 @@ def _business(token: str | None, discovery: Discovery) -> NubladoPythonLoop:
 
 
 async def test_startup_failures_are_clear() -> None:
+    """Startup without a token or a hub in discovery fails with a clear error."""
     with pytest.raises(NubladoError, match="needs a token"):
         await _business(None, Discovery()).startup()
     with pytest.raises(DiscoveryError, match=r"'hub' is not in discovery\.services"):
@@ -109,6 +114,7 @@ async def test_startup_failures_are_clear() -> None:
 
 
 async def test_empty_runnable_set_is_a_clear_error(tmp_path: Path) -> None:
+    """A repository with no runnable notebook fails startup naming the repo."""
     (tmp_path / "a.ipynb").write_text(
         notebook("1", metadata={"mobu": {"required_applications": ["portal"]}})
     )

@@ -32,6 +32,7 @@ json_values = st.recursive(
 def test_round_trip(
     channel: str, content: dict[str, object], buffers: list[bytes], binary: bool
 ) -> None:
+    """Any kernel message survives encoding and decoding in both framings."""
     message = KernelMessage(
         channel=channel,
         header={"msg_id": "a", "msg_type": "t"},
@@ -46,6 +47,7 @@ def test_round_trip(
 
 
 def test_v1_frame_with_trailing_end_offset() -> None:
+    """A v1 binary frame with a trailing end offset decodes."""
     parts = [b"iopub", *(json.dumps(x).encode() for x in ({"msg_type": "s"}, {}, {}, {"a": 1}))]
     offsets = [8 * (len(parts) + 2)]
     for part in parts:
@@ -62,11 +64,13 @@ def test_v1_frame_with_trailing_end_offset() -> None:
     [b"", b"\x01" + b"\x00" * 7, (100).to_bytes(8, "little") + b"x" * 16, "not json", "[1, 2]"],
 )
 def test_garbage_is_a_protocol_error(frame: bytes | str) -> None:
+    """An unparsable frame raises JupyterProtocolError."""
     with pytest.raises(JupyterProtocolError, match="Unparsable"):
         decode_message(frame)
 
 
 def test_execute_request_fields() -> None:
+    """An execute_request has the shell channel, session and code, and no stdin."""
     request = execute_request("print(1)", "sess", "bot-mobu-x")
     assert request.channel == "shell"
     assert request.header["msg_type"] == "execute_request"
@@ -76,5 +80,6 @@ def test_execute_request_fields() -> None:
 
 
 def test_strip_ansi() -> None:
+    """strip_ansi removes terminal colour codes."""
     coloured = "\x1b[0;31mZeroDivisionError\x1b[0m: division by zero\x1b[39m"
     assert strip_ansi(coloured) == "ZeroDivisionError: division by zero"

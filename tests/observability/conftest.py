@@ -22,7 +22,7 @@ from tests.observability.businesses import Flaky
 from tests.observability.receivers import Receiver, run_receiver
 from tests.support.target import Target, run_target
 
-TOKEN = "gt-AbCdEfGhIjKlMnOpQrStUv.WxYz0123456789abcdefgh"  # noqa: S105 - a test token
+TOKEN = "gt-AbCdEfGhIjKlMnOpQrStUv.WxYz0123456789abcdefgh"  # a test token
 
 
 class TokenIdentity:

@@ -80,7 +80,7 @@ class SentryReporter:
             "default_integrations": False,
             "auto_enabling_integrations": False,
             "include_local_variables": False,
-            "send_default_pii": False,
+            # No PII: sentry-sdk's default (the send_default_pii option is deprecated).
             "before_send": _before_send,
             "traces_sample_rate": 1.0 if rate == "errors" else rate,
         }

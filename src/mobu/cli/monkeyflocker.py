@@ -92,7 +92,7 @@ def monkeyflocker() -> None:
 @monkeyflocker.command()
 @click.argument("topic", required=False)
 @click.pass_context
-def help(ctx: click.Context, topic: str | None) -> None:  # noqa: A001 - the reference's name
+def help(ctx: click.Context, topic: str | None) -> None:  # the reference's name
     """Show help for the group or for a command."""
     parent = ctx.parent
     assert parent is not None

@@ -26,7 +26,7 @@ async def write_report(client: MobuClient, flock: str, output: Path) -> list[Pat
         except MobuClientError as exc:
             if not any(d.get("type") == "mobu_not_retaining_logs" for d in exc.detail):
                 raise
-            log_path.unlink(missing_ok=True)  # noqa: ASYNC240 - a local file, no I/O wait
+            log_path.unlink(missing_ok=True)  # a local file, no I/O wait
         else:
             written.append(log_path)
         stats_path = output / f"{monkey.name}_stats.json"

@@ -117,9 +117,9 @@ async def _serve(
     interval: float,
     echo: Echo,
 ) -> dict[str, Any]:
-    import uvicorn  # noqa: PLC0415 - only the demo and serve need it
+    import uvicorn  # only the demo and serve need it
 
-    from mobu.cli.serve import MobuServer  # noqa: PLC0415 - mobu.cli imports this module
+    from mobu.cli.serve import MobuServer  # mobu.cli imports this module
 
     app = create_app(config)
     port = _free_port()

@@ -77,7 +77,7 @@ class FlockManager:
         for config in configs:
             try:
                 await self.start_flock(config)
-            except Exception as exc:  # noqa: BLE001 - one bad flock must not stop the others
+            except Exception as exc:  # one bad flock must not stop the others
                 error = f"{type(exc).__name__}: {exc}"
                 self._logger.exception("Autostart of flock failed", flock=config.name)
                 self.autostart_failures.append(AutostartFailure(name=config.name, error=error))

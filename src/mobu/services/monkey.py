@@ -95,7 +95,7 @@ class Monkey:
             try:
                 await business.run()
             except Exception as exc:  # noqa: BLE001 - the monkey is the error boundary
-                if business._stop_requested():  # noqa: SLF001
+                if business._stop_requested():
                     break
                 self._report(exc)
                 await self._bounded(business.close(), "close")
@@ -132,7 +132,7 @@ class Monkey:
         self.state = MonkeyState.RUNNING
         try:
             await self.business.run_once()
-        except Exception as exc:  # noqa: BLE001 - the result carries the error
+        except Exception as exc:  # the result carries the error
             self.logger.error(
                 "Exception thrown while doing monkey business",
                 error=redact(str(exc), [self.business.user.token]),

@@ -157,7 +157,7 @@ _last_stamp = ""
 
 
 def _render(_logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
-    global _last_second, _last_stamp  # noqa: PLW0603 - a one-entry cache of the timestamp text
+    global _last_second, _last_stamp  # a one-entry cache of the timestamp text
     now = int(time.time())
     if now != _last_second:
         _last_second = now
@@ -170,7 +170,7 @@ def _render(_logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
     if exc_info:
         exc = exc_info if isinstance(exc_info, BaseException) else None
         if exc is None and exc_info is True:
-            import sys  # noqa: PLC0415
+            import sys
 
             exc = sys.exc_info()[1]
         if exc is not None:

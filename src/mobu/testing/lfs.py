@@ -366,7 +366,7 @@ async def _serve_until_signal(token: str | None) -> None:
             "token": servers.token,
             "pids": servers.pids,
         }
-        print(json.dumps(info), flush=True)  # noqa: T201
+        print(json.dumps(info), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

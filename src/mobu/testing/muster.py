@@ -251,7 +251,7 @@ async def _serve(args: argparse.Namespace) -> None:
     ) as running:
         info: dict[str, Any] = {"url": running.url, "token": token}
         info.update(username=identity.username, broken=sorted(running.server.broken))
-        print(json.dumps(info), flush=True)  # noqa: T201
+        print(json.dumps(info), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -61,7 +61,7 @@ class BusinessConfig(BaseModel):
             return handler(partial)  # reports the missing, mistyped or malformed type
         registry = (info.context or {}).get("registry")
         if registry is None:
-            from mobu.registry import default_registry  # noqa: PLC0415 - avoid import cycle
+            from mobu.registry import default_registry  # avoid import cycle
 
             registry = default_registry()
         try:
