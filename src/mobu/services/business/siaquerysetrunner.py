@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import pyvo
-import yaml
 from astropy.time import Time
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from structlog.typing import FilteringBoundLogger
@@ -30,6 +29,7 @@ from mobu.services.business.base import Business, StopRequestedError
 from mobu.services.business.tap import SOCKET_SLACK, open_vo_service
 from mobu.services.discovery import Discovery
 from mobu.storage.vo import BlockingCalls, make_session
+from mobu.yamlload import YamlLoadError, load_yaml_file
 
 __all__ = [
     "SIAClientError",
@@ -91,8 +91,8 @@ def load_sia_params(name: str) -> SIAQuerySetParams:
         known = ", ".join(sorted(p.name for p in shipped.iterdir() if p.is_dir()))
         raise ValueError(f"no SIA query set {name!r}: not a shipped set ({known}) nor a file")
     try:
-        return SIAQuerySetParams.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        return SIAQuerySetParams.model_validate(load_yaml_file(path) or {})
+    except (YamlLoadError, ValidationError) as exc:
         raise ValueError(f"bad SIA params file {path}: {exc}") from exc
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from typing_extensions import override
 
@@ -26,6 +25,7 @@ from mobu.services.business.tap import (
     TAPClientError,
     new_query_id,
 )
+from mobu.yamlload import YamlLoadError, load_yaml_file
 
 __all__ = [
     "QuerySet",
@@ -151,9 +151,9 @@ class QuerySet:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         try:
-            raw = yaml.safe_load((directory / "params.yaml").read_text()) or {}
+            raw = load_yaml_file(directory / "params.yaml") or {}
             self.params = QuerySetParams.model_validate(raw)
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
+        except (YamlLoadError, ValidationError) as exc:
             raise ValueError(f"bad {directory / 'params.yaml'}: {exc}") from exc
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(directory),
