@@ -11,7 +11,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -23,6 +22,7 @@ from mobu.models.timedelta import HumanTimedelta
 from mobu.services.discovery import DiscoveryConfig
 from mobu.services.identity_providers import IdentityConfig
 from mobu.sinks.config import EventsConfig
+from mobu.yamlload import YamlLoadError, load_yaml_file
 
 __all__ = [
     "AuthConfig",
@@ -135,6 +135,9 @@ class Config(BaseSettings):
     )
     replica_count: int = Field(1, ge=1, description="Number of mobu replicas")
     replica_index: int = Field(0, ge=0, description="Index of this replica")
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted (larger: 413)"
+    )
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     log_monkeys_to_file: bool = Field(True, description="Keep a log per monkey")
     monkey_log_max_bytes: int = Field(
@@ -201,11 +204,9 @@ def load_config(path: Path | None) -> Config:
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            raw = yaml.safe_load(path.read_text())
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+            raw = load_yaml_file(path)
+        except YamlLoadError as exc:
+            raise ConfigError(str(exc)) from exc
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):

@@ -17,6 +17,7 @@ from mobu.dependencies.auth import AuthMiddleware
 from mobu.factory import ProcessContext
 from mobu.handlers import api, flocks, internal, metrics
 from mobu.handlers.errors import install_error_handlers
+from mobu.handlers.limits import BodyLimitMiddleware
 from mobu.logsetup import configure_logging, get_logger
 
 __all__ = ["begin_shutdown", "create_app"]
@@ -138,4 +139,5 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     install_error_handlers(app)
     _describe_options_openly(app)
     app.add_middleware(AuthMiddleware, config=config.auth)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
     return app

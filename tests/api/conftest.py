@@ -25,7 +25,7 @@ from mobu.services.identity import IdentityProvider
 
 SECRET_TOKEN = "gt-very-secret-token-0123456789"  # a test token
 
-PLANTED_SECRET = "planted-secret-5d1c0e7a"  # noqa: S105 - planted in files and configs
+PLANTED_SECRET = "planted-secret-5d1c0e7a"
 """Put in test files, configurations and tokens; no 4xx response body may ever contain it."""
 
 
@@ -65,7 +65,7 @@ class Planted:
 @pytest.fixture(scope="session")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
     """The files holding the planted secret."""
-    from mobu.services.business.tapquerysetrunner import resolve_query_set  # noqa: PLC0415
+    from mobu.services.business.tapquerysetrunner import resolve_query_set
 
     root = tmp_path_factory.mktemp("planted")
     secret_file = root / "secret.txt"

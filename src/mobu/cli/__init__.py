@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from mobu.cli.common import MobuGroup, debug_option
 from mobu.cli.demo import demo
 from mobu.cli.flock import flock
 from mobu.cli.run import run
@@ -17,10 +18,15 @@ from mobu.cli.serve import serve
 __all__ = ["main", "mobu"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MobuGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mobu")
-def mobu() -> None:
-    """Simulated users (monkeys) of a science platform, for monitoring and load testing."""
+@debug_option
+def mobu(debug: bool) -> None:
+    """Simulated users (monkeys) of a science platform, for monitoring and load testing.
+
+    Bad input (unreadable files, invalid YAML or values, unusable paths and addresses) ends
+    with one "Error:" line and exit status 2; a failed operation exits 1.
+    """
 
 
 mobu.add_command(serve)

@@ -10,7 +10,15 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from mobu.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, dump_json, fail, load_yaml, table
+from mobu.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    check_url,
+    dump_json,
+    fail,
+    load_yaml,
+    table,
+)
 from mobu.cli.report import write_report
 from mobu.cli.statistics import statistics_table
 from mobu.client import DEFAULT_URL, MobuClient, MobuClientError
@@ -53,6 +61,8 @@ def _client_options(func: Callable[P, R]) -> Callable[P, R]:
 
 def _call(url: str, token: str | None, action: Callable[[MobuClient], Awaitable[R]]) -> R:
     """Run ``action`` with a client; server errors exit 1 (2 for a rejected spec)."""
+
+    check_url(url)
 
     async def body() -> R:
         async with MobuClient(url, token=token) as client:
@@ -137,8 +147,7 @@ def show(name: str, url: str, token: str | None, as_json: bool) -> None:
     business = data.config.business.type
     click.echo(f"Flock {data.name}: {data.config.count} monkeys, business {business}")
     rows = [
-        [m.name, m.state, m.business.success_count, m.business.failure_count]
-        for m in data.monkeys
+        [m.name, m.state, m.business.success_count, m.business.failure_count] for m in data.monkeys
     ]
     click.echo(table(["MONKEY", "STATE", "SUCCESSES", "FAILURES"], rows))
 
@@ -210,4 +219,3 @@ def refresh(name: str, url: str, token: str | None, as_json: bool) -> None:
     """Ask every monkey of flock NAME to refresh."""
     _call(url, token, lambda c: c.refresh_flock(name))
     click.echo(dump_json({"refreshed": name}) if as_json else f"Flock {name} refreshing")
-

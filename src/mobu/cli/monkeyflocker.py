@@ -17,7 +17,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from mobu.cli.common import load_yaml
+from mobu.cli.common import MobuGroup, check_url, debug_option, load_yaml
 from mobu.cli.report import write_report
 from mobu.client import MobuClient, MobuClientError
 
@@ -72,8 +72,10 @@ def _api_url(base_url: str, path_prefix: str) -> str:
 def _run(
     base_url: str, path_prefix: str, token: str, action: Callable[[MobuClient], Awaitable[R]]
 ) -> R:
+    url = check_url(_api_url(base_url, path_prefix), "--base-url")
+
     async def body() -> R:
-        async with MobuClient(_api_url(base_url, path_prefix), token=token, timeout=TIMEOUT) as c:
+        async with MobuClient(url, token=token, timeout=TIMEOUT) as c:
             return await action(c)
 
     try:
@@ -83,9 +85,10 @@ def _run(
         sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MobuGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mobu")
-def monkeyflocker() -> None:
+@debug_option
+def monkeyflocker(debug: bool) -> None:
     """Command-line client of mobu: start, report on, refresh and stop flocks."""
 
 
@@ -170,7 +173,5 @@ def refresh(base_url: str, token: str, path_prefix: str, output: Path | None, na
 
 def main() -> None:
     """Entry point of the ``monkeyflocker`` console script."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(message)s")
     monkeyflocker()

@@ -30,9 +30,7 @@ async def _run(config: Config, spec: dict[str, Any]) -> SolitaryResult | str:
         except ValidationError as exc:
             return f"invalid spec:\n{format_validation_error(exc)}"
         try:
-            return await run_solitary(
-                solitary, builder=context.builder, identity=context.identity
-            )
+            return await run_solitary(solitary, builder=context.builder, identity=context.identity)
         except (MissingServiceError, ClientRequestError) as exc:
             return str(exc)
 

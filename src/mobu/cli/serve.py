@@ -24,7 +24,7 @@ from mobu.factory import ProcessContext
 from mobu.logsetup import configure_logging, get_logger
 from mobu.main import begin_shutdown, create_app
 
-__all__ = ["MobuServer", "run_server", "serve"]
+__all__ = ["MobuServer", "bind_socket", "run_server", "serve"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -109,13 +109,15 @@ def run_server(
     Raises
     ------
     ConfigError
-        The process context cannot be built from ``config`` (e.g. an identity provider
-        without the URL it needs).
+        The address cannot be bound, or the process context cannot be built from ``config``
+        (e.g. an identity provider without the URL it needs).
     """
+    sock = bind_socket(host, port)
     configure_logging(config.logging)
     try:
         context = ProcessContext(config, logger=get_logger("mobu"))
     except MobuError as exc:
+        sock.close()
         raise ConfigError(f"invalid configuration: {exc}") from exc
     app = create_app(config, context=context)
     grace = config.stop_grace.total_seconds()
@@ -130,7 +132,26 @@ def run_server(
         access_log=False,
     )
     server = MobuServer(uv_config, app=app, on_ready=on_ready, path=config.path_prefix.rstrip("/"))
-    eventloop.run(server.serve())
+    with sock:
+        eventloop.run(server.serve(sockets=[sock]))
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket before anything starts, so a bad address fails at once.
+
+    Raises
+    ------
+    ConfigError
+        ``host`` does not resolve to a local address, or ``port`` is taken or not allowed.
+    """
+    sock = socket.socket(family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
 
 
 @click.command()
@@ -154,6 +175,7 @@ def run_server(
 )
 def serve(config_path: Path | None, host: str, port: int) -> None:
     """Run the mobu API server until SIGTERM or SIGINT (then stop every flock, exit 0)."""
+
     def announce(url: str) -> None:
         click.echo(f"mobu API listening on {url}")
         sys.stdout.flush()

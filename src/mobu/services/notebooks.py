@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import BusinessError
+from mobu.yamlload import YamlLoadError, load_yaml_file
 
 __all__ = [
     "CodeCell",
@@ -87,9 +87,9 @@ def load_repo_config(root: Path) -> RepoConfig:
     if not path.exists():
         return RepoConfig()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_file(path) or {}
         return RepoConfig.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+    except (YamlLoadError, ValidationError) as exc:
         raise NotebookRepositoryError(
             f"Error parsing config file: {REPO_CONFIG_FILE}: {exc}", file=REPO_CONFIG_FILE
         ) from exc

@@ -13,11 +13,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from mobu.exceptions import QuerySetError
 from mobu.models.errors import format_errors
+from mobu.yamlload import YamlLoadError, load_yaml_text
 
 __all__ = [
     "QUERY_SET_NAME",
@@ -146,11 +146,13 @@ def load_params(path: Path, model: type[ModelT]) -> ModelT:
         reason, never the file's content (a YAML error would quote it).
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_text(path.read_text(encoding="utf-8"), path.name)
     except (OSError, UnicodeDecodeError):
         raise ValueError(f"cannot read {path.name}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+    except YamlLoadError as exc:
+        # Only the position: the loader's problem text may quote the file.
+        cause = exc.__cause__
+        mark = getattr(cause, "problem_mark", None) or getattr(cause, "context_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         raise ValueError(f"{path.name} is not valid YAML{where}") from None
     try:
