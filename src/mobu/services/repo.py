@@ -20,7 +20,8 @@ from pathlib import Path
 
 from structlog.typing import FilteringBoundLogger
 
-from mobu.exceptions import BusinessError
+from mobu.exceptions import BusinessError, redact
+from mobu.redaction import mask_url
 
 __all__ = ["ClonedRepo", "RepoCache", "RepoCloneError"]
 
@@ -76,7 +77,7 @@ class RepoCache:
                 repo = await self._clone(url, ref)
                 self._current[key] = repo
             else:
-                self.logger.debug("Returning repo from cache", url=url, ref=ref)
+                self.logger.debug("Returning repo from cache", url=mask_url(url), ref=ref)
             self._refs[repo.path] = self._refs.get(repo.path, 0) + 1
             return repo
 
@@ -113,11 +114,11 @@ class RepoCache:
         if "://" not in local and not url.startswith("git@") and os.path.isdir(local):  # noqa: ASYNC240
             source = os.path.abspath(local)  # noqa: ASYNC240
             if not _is_git_repository(Path(source)):
-                self.logger.info("Copying local notebook directory", url=url)
+                self.logger.info("Copying local notebook directory", url=mask_url(url))
                 digest = await asyncio.to_thread(_copy_directory, Path(source), path)
                 self.clones += 1
                 return ClonedRepo(url=url, ref=ref, hash=f"local-{digest}", path=path)
-        self.logger.info("Cloning notebook repository", url=url, ref=ref)
+        self.logger.info("Cloning notebook repository", url=mask_url(url), ref=ref)
         await _git("clone", "--quiet", "--no-checkout", source, str(path), url=url)
         await _git("checkout", "--quiet", ref, "--", cwd=path, url=url)
         head = await _git("rev-parse", "HEAD", cwd=path, url=url)
@@ -161,10 +162,10 @@ async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
         raise
     if proc.returncode != 0:
         raise RepoCloneError(
-            f"git {args[0]} failed for {url}",
-            command=" ".join(("git", *args)),
+            f"git {args[0]} failed for {mask_url(url)}",
+            command=redact(" ".join(("git", *args)), []),
             returncode=proc.returncode,
-            stderr=err.decode(errors="replace")[-2000:],
-            repo=url,
+            stderr=redact(err.decode(errors="replace")[-2000:], []),
+            repo=mask_url(url),
         )
     return out.decode(errors="replace")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, SerializationInfo, field_serializer
 
 from mobu.models.business.nublado import NubladoBusinessOptions
+from mobu.models.secrets import serialize_secret_url
 from mobu.models.timedelta import HumanTimedelta
 from mobu.services.notebooks import CollectionRule
 
@@ -35,6 +36,11 @@ class NotebookRunnerOptions(NubladoBusinessOptions):
         timedelta(minutes=5),
         description="Longest time one cell may run; it then fails its notebook. null: no limit",
     )
+
+    @field_serializer("repo_url")
+    def _mask_repo_password(self, value: str, info: SerializationInfo) -> str:
+        """A password in the repository URL's userinfo is a secret: shown masked."""
+        return serialize_secret_url(value, info)
 
 
 class NotebookRunnerCountingOptions(NotebookRunnerOptions):
