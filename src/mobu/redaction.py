@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["MASK", "REDACTED", "mask_url", "redact_text", "redact_value", "strip_ansi"]
+__all__ = [
+    "MASK",
+    "REDACTED",
+    "mask_url",
+    "redact_text",
+    "redact_value",
+    "strip_ansi",
+    "url_secrets",
+]
 
 REDACTED = "<redacted>"
 """What a credential found in free text (a log line, an error message) is replaced by."""
@@ -20,17 +28,26 @@ _KEYS = (
     r"|api_key|apikey|api-key"
 )
 
+_MASKED = r"\*{10}(?![^\s\"'&,}@])"
+"""A value that is already masked (``**********``) is left alone."""
+
 _PATTERNS = [
     # Gafaelfawr tokens: gt-<key>.<secret>
     re.compile(r"\bgt-[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
     # Authorization headers and bearer tokens
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)(?!bearer\s)[^\s\"',}]+"),
+    re.compile(
+        r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?(?:(?:basic|token|digest|negotiate)\s+)?)"
+        r"(?!bearer\s)[^\s\"',}]+"
+    ),
     # token=..., apikey=..., password=..., secret=... in query strings and key/value text
-    re.compile(rf"(?i)(\b(?:{_KEYS})[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}}]+"),
+    re.compile(rf"(?i)(\b(?:{_KEYS})[\"']?\s*[=:]\s*[\"']?)(?!{_MASKED})[^\s\"'&,}}]+"),
     # credentials in URLs: scheme://user:password@host
-    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?=@)"),
+    re.compile(rf"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?!{_MASKED}@)[^/\s@]+(?=@)"),
 ]
+
+_QUERY_SECRET = re.compile(rf"(?i)((?:^|&)(?:{_KEYS})=)([^&]+)")
+"""A credential-named query parameter and its value."""
 
 _TRIGGER = re.compile(r"(?i)gt-|bearer|authorization|token|passw|secret|api.?key|@")
 """Text without any of these cannot match a pattern (one cheap search instead of five)."""
@@ -71,16 +88,39 @@ def redact_value(value: Any, secrets: Iterable[str | None] = ()) -> Any:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with the password of its userinfo (if any) replaced by ``**********``."""
-    if "@" not in url or "://" not in url:
+    """``url`` with its secrets replaced by ``**********``.
+
+    The secrets of a URL: the password of its userinfo and the values of credential-named
+    query parameters (``token``, ``apikey``, ``password``, ... as in :func:`redact_text`).
+    """
+    if "://" not in url:
         return url
     try:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
         return redact_text(url)
-    if not password:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+    if password:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        parts = parts._replace(netloc=f"{user}:{MASK}@{host}")
+    if parts.query:
+        parts = parts._replace(query=_QUERY_SECRET.sub(lambda m: m.group(1) + MASK, parts.query))
+    return urlunsplit(parts)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets of ``url`` (see :func:`mask_url`), as written and percent-decoded."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return found
+    values = [password] if password else []
+    values.extend(m.group(2) for m in _QUERY_SECRET.finditer(parts.query))
+    for value in values:
+        found.append(value)
+        if unquote(value) != value:
+            found.append(unquote(value))
+    return found

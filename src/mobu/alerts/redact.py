@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
-from mobu.redaction import MASK, REDACTED, mask_url, redact_text, redact_value, strip_ansi
+from mobu.redaction import (
+    MASK,
+    REDACTED,
+    mask_url,
+    redact_text,
+    redact_value,
+    strip_ansi,
+    url_secrets,
+)
 
-__all__ = ["MASK", "REDACTED", "mask_url", "redact_text", "redact_value", "strip_ansi"]
+__all__ = [
+    "MASK",
+    "REDACTED",
+    "mask_url",
+    "redact_text",
+    "redact_value",
+    "strip_ansi",
+    "url_secrets",
+]

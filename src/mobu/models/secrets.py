@@ -1,7 +1,8 @@
 """Option types that carry secrets: the secret is the type, never serialised back.
 
 ``SecretText`` (a header value, a password) is a :class:`pydantic.SecretStr` that serialises as
-``**********``; the URL types serialise with the password of their userinfo masked. Both show
+``**********``; the URL types serialise with the password of their userinfo and the values of
+credential-named query parameters (``token=``, ``apikey=`` ...) masked. Both show
 the real value only under the serialisation context ``{"reveal_secrets": True}``, which the
 client uses to send a configuration to the server (``model_dump(context=REVEAL)``).
 :func:`secret_values` lists the secrets of a model so that logs can redact them too.
@@ -11,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
 
 from pydantic import AnyHttpUrl, AnyUrl, BaseModel, HttpUrl, PlainSerializer, SecretStr
 from pydantic_core.core_schema import SerializationInfo
 
-from mobu.redaction import MASK, mask_url
+from mobu.redaction import MASK, mask_url, url_secrets
 
 __all__ = [
     "REVEAL",
@@ -64,7 +64,7 @@ SecretAnyHttpUrl = Annotated[
 
 
 def secret_values(value: object) -> list[str]:
-    """Every secret inside ``value``: SecretStr values and the passwords of URLs."""
+    """Every secret inside ``value``: SecretStr values, URL passwords and query credentials."""
     return [s for s in _walk(value) if s]
 
 
@@ -72,7 +72,7 @@ def _walk(value: object) -> Iterator[str]:
     if isinstance(value, SecretStr):
         yield value.get_secret_value()
     elif isinstance(value, AnyUrl):
-        yield from _url_password(str(value))
+        yield from url_secrets(str(value))
     elif isinstance(value, BaseModel):
         for item in value.__dict__.values():
             yield from _walk(item)
@@ -82,17 +82,5 @@ def _walk(value: object) -> Iterator[str]:
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
             yield from _walk(item)
-    elif isinstance(value, str) and "@" in value and "://" in value:
-        yield from _url_password(value)
-
-
-def _url_password(url: str) -> Iterator[str]:
-    """The password of a URL's userinfo, as written and percent-decoded."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return
-    if password:
-        yield password
-        if unquote(password) != password:
-            yield unquote(password)
+    elif isinstance(value, str) and "://" in value:
+        yield from url_secrets(value)

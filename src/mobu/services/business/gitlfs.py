@@ -72,11 +72,13 @@ class GitLFSOptions(BusinessOptions):
     lfs_read_url: SecretAnyHttpUrl = Field(
         ...,
         description="LFS endpoint that anonymous clones read from (written to .lfsconfig)",
+        repr=False,
         examples=["https://git-lfs.example.org/mobu/git-lfs-test.git/info/lfs"],
     )
     lfs_write_url: SecretAnyHttpUrl = Field(
         ...,
         description="LFS endpoint that pushes go to, with the monkey's token as the password",
+        repr=False,
         examples=["https://git-lfs-rw.example.org/mobu/git-lfs-test.git/info/lfs"],
     )
     git_timeout: HumanTimedelta = Field(

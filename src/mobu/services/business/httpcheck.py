@@ -33,7 +33,8 @@ class HTTPCheckOptions(BusinessOptions):
 
     url: SecretHttpUrl = Field(
         ...,
-        description="URL to request (a password in it is shown masked)",
+        description="URL to request (a password or apikey/token query value is shown masked)",
+        repr=False,
         examples=["https://example.org/"],
     )
     method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] = Field(
