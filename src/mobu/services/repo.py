@@ -14,7 +14,9 @@ import asyncio
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +142,18 @@ def _copy_directory(source: Path, dest: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """Kill the process group of ``proc`` and reap it, bounded even if cancelled again."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    waiter = asyncio.ensure_future(proc.wait())
+    try:
+        await asyncio.shield(waiter)
+    except asyncio.CancelledError:
+        await asyncio.wait({waiter}, timeout=5)
+        raise
+
+
 async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -148,18 +162,18 @@ async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
         "GIT_CONFIG_NOSYSTEM": "1",
         "LANG": "C",
     }
+    # Its own process group: a stop or timeout kills git's helpers (git-remote-http) too,
+    # which would otherwise keep the pipes open and the wait for git hanging.
     proc = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "git", *args, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
     )
     try:
         async with asyncio.timeout(GIT_TIMEOUT):
             out, err = await proc.communicate()
-    except (TimeoutError, asyncio.CancelledError):
+    finally:
         if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        raise
+            await _kill_group(proc)
     if proc.returncode != 0:
         raise RepoCloneError(
             f"git {args[0]} failed for {mask_url(url)}",
