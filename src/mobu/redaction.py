@@ -38,7 +38,7 @@ _PATTERNS = [
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(
         r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?(?:(?:basic|token|digest|negotiate)\s+)?)"
-        r"(?!bearer\s)[^\s\"',}]+"
+        r"(?!bearer\s)[^\s\"',}]{8,}"  # credentials are long; "Token bogus" is shown
     ),
     # token=..., apikey=..., password=..., secret=... in query strings and key/value text
     re.compile(rf"(?i)(\b(?:{_KEYS})[\"']?\s*[=:]\s*[\"']?)(?!{_MASKED})[^\s\"'&,}}]+"),
