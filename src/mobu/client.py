@@ -15,6 +15,7 @@ from mobu.models.api import BusinessDescription, Index, Summary
 from mobu.models.business.base import BusinessOptions
 from mobu.models.flock import FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyData
+from mobu.models.secrets import REVEAL
 from mobu.models.solitary import SolitaryConfig, SolitaryResult
 
 __all__ = ["DEFAULT_URL", "MobuClient", "MobuClientError"]
@@ -214,7 +215,8 @@ class MobuClient:
 
 def _body(config: BaseModel | Mapping[str, Any]) -> Any:
     if isinstance(config, BaseModel):
-        return config.model_dump(mode="json", exclude_unset=True)
+        # Secret options (header values, URL passwords) are masked in every other dump.
+        return config.model_dump(mode="json", exclude_unset=True, context=REVEAL)
     return dict(config)
 
 

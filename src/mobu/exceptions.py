@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from mobu.models.errors import error_detail, sanitize
+from mobu.redaction import redact_text
 
 __all__ = [
     "BusinessError",
@@ -19,12 +21,13 @@ __all__ = [
 ]
 
 
-def redact(text: str, secrets: list[str | None]) -> str:
-    """Replace every non-empty secret in ``text`` by ``<redacted>``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace the known ``secrets`` and anything shaped like a credential by ``<redacted>``.
+
+    Credential shapes: URL userinfo passwords, ``token=``/``apikey=``/``password=``-style
+    values, ``Authorization`` and bearer values, Gafaelfawr tokens (see :mod:`mobu.redaction`).
+    """
+    return redact_text(text, secrets)
 
 
 class MobuError(Exception):

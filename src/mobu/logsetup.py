@@ -1,16 +1,36 @@
-"""Logging of the service: console lines in development, JSON in production."""
+"""Logging of the service: console lines in development, JSON in production, always redacted."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 import structlog
-from structlog.typing import FilteringBoundLogger
+from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 
 from mobu.config import LoggingConfig, LogProfile
+from mobu.redaction import redact_text, redact_value
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["configure_logging", "get_logger", "redact_event", "redacting_logger"]
+
+
+def redact_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: redact credential-shaped text in every value of the event.
+
+    Runs after ``format_exc_info``, so tracebacks are redacted too.
+    """
+    return _redact_dict(event_dict, ())
+
+
+def _redact_dict(event_dict: EventDict, secrets: tuple[str, ...]) -> EventDict:
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = redact_text(value, secrets)
+        elif isinstance(value, dict | list | tuple):
+            event_dict[key] = redact_value(value, secrets)
+    return event_dict
 
 
 def configure_logging(config: LoggingConfig) -> None:
@@ -20,13 +40,16 @@ def configure_logging(config: LoggingConfig) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_event,
     ]
     renderer: structlog.typing.Processor
     if config.profile == LogProfile.production:
-        shared.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -40,3 +63,31 @@ def get_logger(name: str = "mobu") -> FilteringBoundLogger:
     """Return the service logger."""
     logger: FilteringBoundLogger = structlog.get_logger(name)
     return logger
+
+
+def redacting_logger(
+    logger: FilteringBoundLogger, secrets: Iterable[str | None]
+) -> FilteringBoundLogger:
+    """``logger`` with the known ``secrets`` replaced by ``<redacted>`` in every value.
+
+    For monkeys that log through the main logger (no monkey log files): the main log's
+    :func:`redact_event` knows credential shapes, not the monkey's own token.
+    """
+    known = tuple(s for s in secrets if s and len(s) >= 4)
+    if not known:
+        return logger
+
+    def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+        return _redact_dict(event_dict, known)
+
+    def forward(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> Any:
+        event = event_dict.pop("event", "")
+        return (event,), event_dict
+
+    wrapped: FilteringBoundLogger = structlog.wrap_logger(
+        logger,
+        processors=[redact, forward],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+        cache_logger_on_first_use=True,
+    )
+    return wrapped.bind()

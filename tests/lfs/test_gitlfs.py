@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
-from datetime import timedelta
 from typing import Any
 
 import psutil
@@ -24,6 +23,7 @@ from mobu.services.business.gitlfs import GitLFS, GitLFSError, GitLFSOptions
 from mobu.services.resources import BusinessServices
 from mobu.storage.git import GitCommandError
 from mobu.testing.lfs import LfsServers, lfs_unavailable_reason
+from tests.support.stopping import PATIENT_GRACE
 
 from .conftest import TOKEN, black_hole, group_members, survivors
 
@@ -148,7 +148,7 @@ async def test_stop_during_push(logger: FilteringBoundLogger, capture: Capturing
         reporters=Reporters(),
         logger=logger,
         log_directory=None,
-        stop_grace=timedelta(seconds=30),
+        stop_grace=PATIENT_GRACE,  # only a business that stops itself beats BOUND
     )
     async with black_hole() as (port, connected):
         url = f"http://127.0.0.1:{port}/mobu/check.git/info/lfs"

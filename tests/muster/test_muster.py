@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -29,6 +28,7 @@ from mobu.services.business.muster import Muster, MusterError, MusterOptions, Mu
 from mobu.services.discovery import Discovery, DiscoveryConfig
 from mobu.services.resources import BusinessServices
 from mobu.testing.muster import RULES, run_muster_server
+from tests.support.stopping import PATIENT_GRACE
 
 from .conftest import IDENTITY, TOKEN, USER
 
@@ -188,7 +188,7 @@ async def test_stop_while_hung() -> None:
             reporters=Reporters(),
             logger=logger,
             log_directory=None,
-            stop_grace=timedelta(seconds=30),
+            stop_grace=PATIENT_GRACE,  # only a business that stops itself beats BOUND
         )
         config = BusinessConfig.model_validate(
             {"type": "Muster", "options": {"request_timeout": "1h"}},

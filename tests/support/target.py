@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -16,6 +16,10 @@ class Target:
 
     url: str
     hits: dict[str, int]
+    received: list[dict[str, str]] = field(default_factory=list)
+    """Headers of every request to ``/echo``."""
+    hung: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a request to ``/hang`` has arrived (and is hanging)."""
 
 
 @asynccontextmanager
@@ -23,6 +27,7 @@ async def run_target() -> AsyncIterator[Target]:
     """Serve a small app on 127.0.0.1 and a free port."""
     hits: dict[str, int] = {}
     never = asyncio.Event()
+    state: dict[str, Target] = {}
 
     async def ok(request: web.Request) -> web.Response:
         hits["ok"] = hits.get("ok", 0) + 1
@@ -32,6 +37,7 @@ async def run_target() -> AsyncIterator[Target]:
         return web.Response(status=int(request.match_info["code"]), text="status")
 
     async def hang(request: web.Request) -> web.Response:
+        state["target"].hung.set()
         await never.wait()
         return web.Response(text="late")
 
@@ -40,6 +46,7 @@ async def run_target() -> AsyncIterator[Target]:
 
     async def echo(request: web.Request) -> web.Response:
         body = await request.text()
+        state["target"].received.append(dict(request.headers))
         return web.Response(text=f"{request.method} {request.headers.get('X-Probe', '')} {body}")
 
     app = web.Application()
@@ -55,8 +62,9 @@ async def run_target() -> AsyncIterator[Target]:
     server = site._server
     assert server is not None
     port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state["target"] = Target(url=f"http://127.0.0.1:{port}", hits=hits)
     try:
-        yield Target(url=f"http://127.0.0.1:{port}", hits=hits)
+        yield state["target"]
     finally:
         never.set()
         await runner.cleanup()

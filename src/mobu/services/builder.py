@@ -11,7 +11,9 @@ import structlog
 from structlog.typing import FilteringBoundLogger
 
 from mobu.events import Events
+from mobu.logsetup import redacting_logger
 from mobu.models.business.config import BusinessConfig
+from mobu.models.secrets import secret_values
 from mobu.models.user import AuthenticatedUser
 from mobu.registry import BusinessRegistry
 from mobu.services.alerts import Reporters
@@ -56,15 +58,18 @@ class MonkeyBuilder:
     ) -> Monkey:
         """Build one monkey; ``shared_kwargs`` are the resolved extra collaborators."""
         log = self._log_for(flock, name)
+        secrets = [user.token, *secret_values(config.options)]
         if log is not None:
             logger = make_monkey_logger(
                 log,
                 config.options.log_level,
-                secret=user.token,
+                secrets=secrets,
                 echo=self.logger.bind(monkey=name, flock=flock) if self.echo_logs else None,
             )
         else:
-            logger = self.logger.bind(monkey=name, flock=flock, user=user.username)
+            logger = redacting_logger(
+                self.logger.bind(monkey=name, flock=flock, user=user.username), secrets
+            )
         cls = self.registry.get(config.type)
         kwargs = shared_kwargs if shared_kwargs is not None else self.collaborators(config.type)
         business: Business[Any] = cls(

@@ -8,8 +8,10 @@ from typing import Any
 
 from structlog.typing import FilteringBoundLogger
 
-from mobu.exceptions import BusinessError, redact
+from mobu.exceptions import BusinessError
+from mobu.models.business.base import BusinessData
 from mobu.models.monkey import MonkeyData, MonkeyState
+from mobu.redaction import redact_value
 from mobu.services.alerts import FailureReport, Reporters
 from mobu.services.business.base import Business
 from mobu.storage.monkeylog import MonkeyLog
@@ -109,11 +111,11 @@ class Monkey:
         self.state = MonkeyState.FINISHED
 
     def _report(self, exc: Exception) -> None:
-        secret = self.business.user.token
+        secrets = self.business.secrets()
         context = exc.alert_context() if isinstance(exc, BusinessError) else {}
         self.logger.error(
             "Exception thrown while doing monkey business",
-            error=redact(f"{type(exc).__name__}: {exc}", [secret]),
+            error=self.business.redact(f"{type(exc).__name__}: {exc}"),
             exc_info=exc,
         )
         self.reporters.failure(
@@ -123,7 +125,7 @@ class Monkey:
                 business=self.business.name,
                 error=exc,
                 context=context,
-                secrets=(secret,) if secret else (),
+                secrets=tuple(secrets),
             )
         )
 
@@ -135,11 +137,11 @@ class Monkey:
         except Exception as exc:  # the result carries the error
             self.logger.error(
                 "Exception thrown while doing monkey business",
-                error=redact(str(exc), [self.business.user.token]),
+                error=self.business.redact(str(exc)),
                 exc_info=exc,
             )
             self.state = MonkeyState.ERROR
-            return redact(f"{type(exc).__name__}: {exc}", [self.business.user.token])
+            return self.business.redact(f"{type(exc).__name__}: {exc}")
         self.state = MonkeyState.FINISHED
         return None
 
@@ -193,7 +195,9 @@ class Monkey:
             self.logger.warning("Cleanup failed", step=what, error=f"{type(exc).__name__}: {exc}")
 
     def dump(self) -> MonkeyData:
-        """Return the status of the monkey (without its token)."""
+        """Return the status of the monkey (without its token or any other credential)."""
+        data = self.business.dump().model_dump()
+        business = BusinessData(**redact_value(data, self.business.secrets()))
         return MonkeyData(
-            name=self.name, state=self.state, user=self.business.user, business=self.business.dump()
+            name=self.name, state=self.state, user=self.business.user, business=business
         )

@@ -14,13 +14,16 @@ import asyncio
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from structlog.typing import FilteringBoundLogger
 
-from mobu.exceptions import BusinessError
+from mobu.exceptions import BusinessError, redact
+from mobu.redaction import mask_url
 
 __all__ = ["ClonedRepo", "RepoCache", "RepoCloneError"]
 
@@ -76,7 +79,7 @@ class RepoCache:
                 repo = await self._clone(url, ref)
                 self._current[key] = repo
             else:
-                self.logger.debug("Returning repo from cache", url=url, ref=ref)
+                self.logger.debug("Returning repo from cache", url=mask_url(url), ref=ref)
             self._refs[repo.path] = self._refs.get(repo.path, 0) + 1
             return repo
 
@@ -113,11 +116,11 @@ class RepoCache:
         if "://" not in local and not url.startswith("git@") and os.path.isdir(local):  # noqa: ASYNC240
             source = os.path.abspath(local)  # noqa: ASYNC240
             if not _is_git_repository(Path(source)):
-                self.logger.info("Copying local notebook directory", url=url)
+                self.logger.info("Copying local notebook directory", url=mask_url(url))
                 digest = await asyncio.to_thread(_copy_directory, Path(source), path)
                 self.clones += 1
                 return ClonedRepo(url=url, ref=ref, hash=f"local-{digest}", path=path)
-        self.logger.info("Cloning notebook repository", url=url, ref=ref)
+        self.logger.info("Cloning notebook repository", url=mask_url(url), ref=ref)
         await _git("clone", "--quiet", "--no-checkout", source, str(path), url=url)
         await _git("checkout", "--quiet", ref, "--", cwd=path, url=url)
         head = await _git("rev-parse", "HEAD", cwd=path, url=url)
@@ -139,6 +142,18 @@ def _copy_directory(source: Path, dest: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """Kill the process group of ``proc`` and reap it, bounded even if cancelled again."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    waiter = asyncio.ensure_future(proc.wait())
+    try:
+        await asyncio.shield(waiter)
+    except asyncio.CancelledError:
+        await asyncio.wait({waiter}, timeout=5)
+        raise
+
+
 async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -147,24 +162,24 @@ async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
         "GIT_CONFIG_NOSYSTEM": "1",
         "LANG": "C",
     }
+    # Its own process group: a stop or timeout kills git's helpers (git-remote-http) too,
+    # which would otherwise keep the pipes open and the wait for git hanging.
     proc = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "git", *args, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
     )
     try:
         async with asyncio.timeout(GIT_TIMEOUT):
             out, err = await proc.communicate()
-    except (TimeoutError, asyncio.CancelledError):
+    finally:
         if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        raise
+            await _kill_group(proc)
     if proc.returncode != 0:
         raise RepoCloneError(
-            f"git {args[0]} failed for {url}",
-            command=" ".join(("git", *args)),
+            f"git {args[0]} failed for {mask_url(url)}",
+            command=redact(" ".join(("git", *args)), []),
             returncode=proc.returncode,
-            stderr=err.decode(errors="replace")[-2000:],
-            repo=url,
+            stderr=redact(err.decode(errors="replace")[-2000:], []),
+            repo=mask_url(url),
         )
     return out.decode(errors="replace")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from collections import deque
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,7 +70,7 @@ class GitCommandError(BusinessError):
         returncode: int | None,
         stdout: str,
         stderr: str,
-        secrets: list[str | None],
+        secrets: Sequence[str | None],
         reason: str | None = None,
     ) -> None:
         command = redact("git " + " ".join(args), secrets)
@@ -129,7 +130,7 @@ class GitRunner:
         self,
         *,
         timeout: timedelta,
-        secrets: list[str | None],
+        secrets: Sequence[str | None],
         logger: FilteringBoundLogger,
     ) -> None:
         self.timeout = timeout

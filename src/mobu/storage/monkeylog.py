@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import structlog
 from structlog.typing import FilteringBoundLogger
 
 from mobu.models.business.base import LogLevel
+from mobu.redaction import redact_text
 
 __all__ = ["MonkeyLog", "MonkeyLogDirectory", "make_monkey_logger"]
 
@@ -133,18 +134,17 @@ class MonkeyLogDirectory:
 
 
 class _LogWriter:
-    """structlog "logger" that writes rendered lines into a MonkeyLog."""
+    """structlog "logger" that writes rendered, redacted lines into a MonkeyLog."""
 
-    __slots__ = ("echo", "secret", "target")
+    __slots__ = ("echo", "secrets", "target")
 
-    def __init__(self, target: MonkeyLog, secret: str | None, echo: Any) -> None:
+    def __init__(self, target: MonkeyLog, secrets: tuple[str, ...], echo: Any) -> None:
         self.target = target
-        self.secret = secret
+        self.secrets = secrets
         self.echo = echo
 
     def msg(self, message: str) -> None:
-        if self.secret and self.secret in message:
-            message = message.replace(self.secret, "<redacted>")
+        message = redact_text(message, self.secrets)
         self.target.write(message)
         if self.echo is not None:
             self.echo.info(message)
@@ -183,13 +183,20 @@ def make_monkey_logger(
     level: LogLevel,
     *,
     secret: str | None = None,
+    secrets: Iterable[str | None] = (),
     echo: Any = None,
     **context: Any,
 ) -> FilteringBoundLogger:
-    """Return a structlog logger writing to ``log`` at ``level``, redacting ``secret``."""
+    """Return a structlog logger writing to ``log`` at ``level``.
+
+    Every line is redacted before it is written (or echoed): the known ``secret``/``secrets``
+    (the monkey's token, its secret options) and anything shaped like a credential (URL
+    passwords, ``token=``/``apikey=``-style values, ``Authorization`` and bearer values).
+    """
+    known = tuple(s for s in (secret, *secrets) if s)
     wrapper = structlog.make_filtering_bound_logger(_LEVELS[str(level)])
     logger: FilteringBoundLogger = structlog.wrap_logger(
-        _LogWriter(log, secret, echo),
+        _LogWriter(log, known, echo),
         processors=[_render],
         wrapper_class=wrapper,
         cache_logger_on_first_use=True,

@@ -7,9 +7,10 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SerializationInfo, field_serializer, field_validator
 
 from mobu.models.business.nublado import MAX_EXECUTIONS, NubladoBusinessOptions
+from mobu.models.secrets import serialize_secret_url
 from mobu.models.timedelta import HumanTimedelta
 from mobu.services.notebooks import CollectionRule
 
@@ -87,6 +88,11 @@ class NotebookRunnerOptions(NubladoBusinessOptions):
     @classmethod
     def _check_repo_url(cls, value: str) -> str:
         return check_repo_url(value)
+
+    @field_serializer("repo_url")
+    def _mask_repo_password(self, value: str, info: SerializationInfo) -> str:
+        """A password in the repository URL's userinfo is a secret: shown masked."""
+        return serialize_secret_url(value, info)
 
 
 class NotebookRunnerCountingOptions(NotebookRunnerOptions):

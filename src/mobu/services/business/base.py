@@ -14,7 +14,9 @@ from structlog.typing import FilteringBoundLogger
 from mobu.events import Events
 from mobu.exceptions import MobuError
 from mobu.models.business.base import BusinessData, BusinessOptions
+from mobu.models.secrets import secret_values
 from mobu.models.user import AuthenticatedUser
+from mobu.redaction import redact_text
 
 __all__ = ["Business", "CommonEventAttrs", "StopRequestedError"]
 
@@ -90,6 +92,7 @@ class Business(Generic[T], metaclass=ABCMeta):
         self._acknowledged: asyncio.Event | None = None
         self._waiters: set[asyncio.Future[bool]] = set()
         self._scopes: set[asyncio.Timeout] = set()
+        self._secrets = [s for s in (user.token, *secret_values(options)) if s]
 
     # Hooks --------------------------------------------------------------------------------------
 
@@ -310,6 +313,14 @@ class Business(Generic[T], metaclass=ABCMeta):
                     await aclose()
 
     # Reporting ----------------------------------------------------------------------------------
+
+    def secrets(self) -> list[str]:
+        """The credentials of this business: the user's token and its secret options."""
+        return list(self._secrets)
+
+    def redact(self, text: str) -> str:
+        """``text`` without this business's secrets or anything shaped like a credential."""
+        return redact_text(text, self._secrets)
 
     def signal_refresh(self) -> None:
         """Ask the business to refresh (e.g. re-clone its notebooks) at its next boundary."""

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import Field
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
 from mobu.events import Events, GitLfsCheck
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessData, BusinessOptions
+from mobu.models.secrets import SecretAnyHttpUrl, mask_url
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
@@ -68,14 +69,16 @@ def _write_private(path: Path, text: str) -> None:
 class GitLFSOptions(BusinessOptions):
     """Options of GitLFS."""
 
-    lfs_read_url: AnyHttpUrl = Field(
+    lfs_read_url: SecretAnyHttpUrl = Field(
         ...,
         description="LFS endpoint that anonymous clones read from (written to .lfsconfig)",
+        repr=False,
         examples=["https://git-lfs.example.org/mobu/git-lfs-test.git/info/lfs"],
     )
-    lfs_write_url: AnyHttpUrl = Field(
+    lfs_write_url: SecretAnyHttpUrl = Field(
         ...,
         description="LFS endpoint that pushes go to, with the monkey's token as the password",
+        repr=False,
         examples=["https://git-lfs-rw.example.org/mobu/git-lfs-test.git/info/lfs"],
     )
     git_timeout: HumanTimedelta = Field(
@@ -102,7 +105,7 @@ class GitLFS(Business[GitLFSOptions]):
         flock: str | None,
     ) -> None:
         super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
-        self.git = GitRunner(timeout=options.git_timeout, secrets=[user.token], logger=logger)
+        self.git = GitRunner(timeout=options.git_timeout, secrets=self.secrets(), logger=logger)
         self._timings: dict[str, float] = {}
         self._last_duration: float | None = None
         self._last_error: str | None = None
@@ -117,7 +120,7 @@ class GitLFS(Business[GitLFSOptions]):
                 await self._check(workdir)
         except Exception as exc:
             if not self.stopping:
-                self._last_error = str(exc)
+                self._last_error = self.redact(str(exc))
                 await self._publish(success=False, duration=None)
             raise
         duration = time.perf_counter() - start
@@ -184,7 +187,8 @@ class GitLFS(Business[GitLFSOptions]):
                     if not _AUTH_FAILURE.search(exc.stderr):
                         raise
                     raise GitLFSError(
-                        f"Push to the LFS server {self.options.lfs_write_url} was refused: it"
+                        f"Push to the LFS server {mask_url(str(self.options.lfs_write_url))}"
+                        " was refused: it"
                         f" rejected the monkey's credentials ({exc.command} exited with"
                         f" {exc.returncode}; stderr: {exc.stderr.strip()})",
                         **exc.context,
@@ -208,7 +212,7 @@ class GitLFS(Business[GitLFSOptions]):
                 raise GitLFSError(
                     f"Cloned {asset} does not hold the pushed content: expected {content!r},"
                     f" got {got[:200]!r} (the LFS server did not return the object)",
-                    lfs_read_url=str(self.options.lfs_read_url),
+                    lfs_read_url=mask_url(str(self.options.lfs_read_url)),
                 )
 
     async def _add_credentials(self, checkout: Path, home: Path, credentials: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from datetime import timedelta
@@ -10,13 +9,14 @@ from typing import Any, Literal
 
 import aiohttp
 import yarl
-from pydantic import Field, HttpUrl, field_validator
+from pydantic import Field, SecretStr, field_validator
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
 from mobu.events import EventBase, Events
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessData, BusinessOptions
+from mobu.models.secrets import SecretHttpUrl, SecretText, mask_url
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
@@ -31,11 +31,19 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 class HTTPCheckOptions(BusinessOptions):
     """Options of HTTPCheck."""
 
-    url: HttpUrl = Field(..., description="URL to request", examples=["https://example.org/"])
+    url: SecretHttpUrl = Field(
+        ...,
+        description="URL to request (a password or apikey/token query value is shown masked)",
+        repr=False,
+        examples=["https://example.org/"],
+    )
     method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] = Field(
         "GET", description="HTTP method"
     )
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
+    headers: dict[str, SecretText] = Field(
+        default_factory=dict,
+        description="Extra request headers; their values are secrets, shown as **********",
+    )
     body: str | None = Field(None, description="Request body")
     follow_redirects: bool = Field(False, description="Follow redirects")
     expected_status: list[int] | None = Field(
@@ -72,10 +80,11 @@ class HTTPCheckOptions(BusinessOptions):
 
     @field_validator("headers")
     @classmethod
-    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
+    def _check_headers(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, secret in value.items():
             if not name or any(c in "\r\n\0:" or c.isspace() for c in name):
                 raise ValueError(f"invalid header name {name!r}")
+            text = secret.get_secret_value()
             if any(c in "\r\n\0" for c in text) or not text.isascii():
                 raise ValueError(f"invalid value of header {name} (ASCII, no line breaks)")
         return value
@@ -125,16 +134,16 @@ class HTTPCheck(Business[HTTPCheckOptions]):
         self._fast = fast_http
         self._publisher = events.publisher("http_check", HttpCheckEvent)
         self._last_status: int | None = None
-        self._url = str(options.url)
+        url = str(options.url)
+        self._url = mask_url(url)  # shown in errors and dumps; the real one is only sent
         # Parsed once: aiohttp would otherwise parse the string into a URL on every request.
-        self._request_url = yarl.URL(self._url)
+        self._request_url = yarl.URL(url)
         self._regex = re.compile(options.body_regex) if options.body_regex else None
         self._timeout = aiohttp.ClientTimeout(total=options.timeout.total_seconds())
-        headers: dict[str, str] = dict(options.headers)
+        headers = {k: v.get_secret_value() for k, v in options.headers.items()}
         if options.send_token and user.token:
             headers["Authorization"] = f"Bearer {user.token}"
         self._headers = headers or None
-        self._timeout_s = options.timeout.total_seconds()
         self._prepared: FastRequest | None = None
         if options.client == "fast":
             self._prepared = fast_http.prepare(
@@ -147,24 +156,28 @@ class HTTPCheck(Business[HTTPCheckOptions]):
         status: int | None = None
         start = time.perf_counter()
         try:
-            if self._prepared is not None:
-                status, body = await self._fast_request(self._prepared)
-            else:
-                async with self._session.request(
-                    options.method,
-                    self._request_url,
-                    headers=self._headers,
-                    data=options.body,
-                    allow_redirects=options.follow_redirects,
-                    timeout=self._timeout,
-                ) as response:
-                    status = response.status
-                    body = await response.read()
+            # Interruptible, not asyncio.timeout: a stop ends a hung request at once.
+            async with self.interruptible(options.timeout):
+                if self._prepared is not None:
+                    status, body = await self._fast_request(self._prepared)
+                else:
+                    async with self._session.request(
+                        options.method,
+                        self._request_url,
+                        headers=self._headers,
+                        data=options.body,
+                        allow_redirects=options.follow_redirects,
+                        timeout=self._timeout,
+                    ) as response:
+                        status = response.status
+                        body = await response.read()
         except (aiohttp.ClientError, FastHTTPError, TimeoutError) as exc:
             duration = time.perf_counter() - start
             await self._publish(success=False, duration=duration, status=None)
             reason = (
-                "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+                "timed out"
+                if isinstance(exc, TimeoutError)
+                else self.redact(f"{type(exc).__name__}: {exc}")
             )
             raise HTTPCheckError(
                 f"{options.method} {self._url} failed: {reason}", url=self._url
@@ -180,16 +193,15 @@ class HTTPCheck(Business[HTTPCheckOptions]):
 
     async def _fast_request(self, request: FastRequest) -> tuple[int, bytes]:
         """Send with the fast client, following redirects when asked (it never does)."""
-        async with asyncio.timeout(self._timeout_s):
-            response = await self._fast.send(request)
-            if self.options.follow_redirects:
-                hops = 0
-                while response.status in _REDIRECTS and response.header("location"):
-                    hops += 1
-                    if hops > MAX_REDIRECTS:
-                        raise FastHTTPError(f"more than {MAX_REDIRECTS} redirects")
-                    request = self._redirect(request, response)
-                    response = await self._fast.send(request)
+        response = await self._fast.send(request)
+        if self.options.follow_redirects:
+            hops = 0
+            while response.status in _REDIRECTS and response.header("location"):
+                hops += 1
+                if hops > MAX_REDIRECTS:
+                    raise FastHTTPError(f"more than {MAX_REDIRECTS} redirects")
+                request = self._redirect(request, response)
+                response = await self._fast.send(request)
         return response.status, response.body
 
     def _redirect(self, request: FastRequest, response: FastResponse) -> FastRequest:

@@ -18,6 +18,7 @@ from typing_extensions import override
 from mobu.events import Events, NotebookCellExecution, NotebookExecution
 from mobu.models.business.base import BusinessData
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
+from mobu.models.secrets import mask_url
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.nublado import NubladoBusiness
 from mobu.services.discovery import Discovery
@@ -149,12 +150,12 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
         self.remaining = []
         if not self.notebooks:
             raise NotebookRepositoryError(
-                f"No runnable notebooks in {repo.url} at {repo.ref} after collection rules"
-                " and required_applications",
-                repo=repo.url, repo_ref=repo.ref, phase="find_notebooks",
+                f"No runnable notebooks in {mask_url(repo.url)} at {repo.ref} after collection"
+                " rules and required_applications",
+                repo=mask_url(repo.url), repo_ref=repo.ref, phase="find_notebooks",
             )
         self.logger.info(
-            "Repository cloned and ready", repo=repo.url, ref=repo.ref, hash=repo.hash,
+            "Repository cloned and ready", repo=mask_url(repo.url), ref=repo.ref, hash=repo.hash,
             notebooks=len(self.notebooks),
         )
 
@@ -239,7 +240,7 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
                     **self._notebook_attrs(notebook), success=False,
                     duration=timedelta(seconds=time.perf_counter() - start),
                     cell_id=context.get("cell_id"), cell_number=context.get("cell_number"),
-                    error=str(context.get("error") or exc),
+                    error=self.redact(str(context.get("error") or exc)),
                 ))
             raise
         duration = time.perf_counter() - start
@@ -265,7 +266,7 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
         except JupyterError as exc:
             if self.stopping:
                 raise
-            error = self._error_text(exc)
+            error = self.redact(self._error_text(exc))
             self.logger.error(
                 "Error executing cell", notebook=str(notebook), cell_id=cell.id,
                 cell_number=cell.number, code=cell.source, error=error,
@@ -302,7 +303,7 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
             "username": common["username"],
             "business": common["business"],
             "notebook": str(notebook),
-            "repo": repo.url if repo else "",
+            "repo": mask_url(repo.url) if repo else "",
             "repo_ref": repo.ref if repo else "",
             "repo_hash": repo.hash if repo else "unknown",
         }
