@@ -61,7 +61,7 @@ async def test_python_loop_flock(hub: LocalHub) -> None:
 
 
 async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_path: Path) -> None:
-    """Monkeys share one clone; a refresh re-clones once and runs a new notebook."""
+    """Two monkeys share one clone; a refresh re-clones it once and each monkey runs the new one."""
     origin = make_git_repo(tmp_path / "repo", {
         "one.ipynb": notebook(("markdown", "# one"), "x = 1", "print(x + 1)"),
         "two.ipynb": notebook("import sys", "sys.version_info[:2]"),
@@ -101,10 +101,16 @@ async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_pat
 
         commit_file(origin, "three.ipynb", notebook("print('new')"))
         context.manager.refresh_flock("nb")
-        latest = await wait_until(
-            events, "notebook_execution",
-            lambda found: any(e.notebook == "three.ipynb" for e in found),  # type: ignore[attr-defined]
-        )
+        old_hashes = {e.repo_hash for e in first}  # type: ignore[attr-defined]
+
+        def refreshed(found: list[EventBase]) -> bool:
+            # A monkey runs a notebook of the new clone only once its own refresh is done.
+            new = [e for e in found if e.repo_hash not in old_hashes]  # type: ignore[attr-defined]
+            return any(e.notebook == "three.ipynb" for e in new) and all(  # type: ignore[attr-defined]
+                per_user(f"bot-mobu-nb{i}", new) for i in (1, 2)
+            )
+
+        latest = await wait_until(events, "notebook_execution", refreshed)
         assert context.repo_cache.clones == 2  # re-cloned once for both monkeys
         assert all(e.success for e in latest)
         assert not any(m.business.refreshing for m in flock.monkeys)

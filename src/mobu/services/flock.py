@@ -62,7 +62,9 @@ class Flock:
         self._replica_index = replica_index
         self._logger = logger.bind(flock=config.name)
         self._monkeys: dict[str, Monkey] = {}
-        self._stopping = asyncio.Event()
+        self._start_ending = asyncio.Event()
+        self._refresh_requested = False
+        self._stop_task: asyncio.Task[None] | None = None
         self.start_time: datetime | None = None
 
     @property
@@ -73,21 +75,29 @@ class Flock:
     async def start(self) -> None:
         """Authenticate the users, build the monkeys and start them (in batches if configured).
 
-        Returns once every monkey has been started. A stop during the start ends it early.
+        Returns once every monkey has been started. A stop or :meth:`end_start` ends the start
+        early: after the users are authenticated no monkey is built, between batches no further
+        batch is started. Never starts a monkey once :meth:`stop` was called.
         """
         users = flock_users(self.config, self._replica_count, self._replica_index)
         self._logger.info("Starting flock", monkeys=len(users))
         authenticated = await self._identity.authenticate(users, self.config.scopes)
+        if self._start_ending.is_set():
+            self._logger.info("Flock start ended before its monkeys were built")
+            return
         business = self.config.business
         shared = self._builder.collaborators(business.type)
         for user in authenticated:
-            self._monkeys[user.username] = self._builder.build(
+            monkey = self._builder.build(
                 name=user.username,
                 flock=self.name,
                 config=business,
                 user=user,
                 shared_kwargs=shared,
             )
+            if self._refresh_requested:
+                monkey.business.signal_refresh()
+            self._monkeys[user.username] = monkey
         monkeys = list(self._monkeys.values())
         size = self.config.start_batch_size
         wait = self.config.start_batch_wait
@@ -95,7 +105,7 @@ class Flock:
             per_replica = max(1, size // self._replica_count)
             batches = math.ceil(len(monkeys) / per_replica)
             for number in range(batches):
-                if self._stopping.is_set():
+                if self._start_ending.is_set():
                     return
                 batch = monkeys[number * per_replica : (number + 1) * per_replica]
                 self._logger.info(
@@ -108,7 +118,7 @@ class Flock:
                     monkey.start(self._task_group)
                 if number + 1 < batches:
                     try:
-                        await asyncio.wait_for(self._stopping.wait(), wait.total_seconds())
+                        await asyncio.wait_for(self._start_ending.wait(), wait.total_seconds())
                     except TimeoutError:
                         continue
                     return
@@ -123,9 +133,36 @@ class Flock:
         """Monkeys that have been started so far (for start progress)."""
         return sum(1 for m in self._monkeys.values() if m.state != "IDLE")
 
+    def end_start(self) -> None:
+        """End a start in progress at its next step (the flock is about to be replaced or stopped).
+
+        The monkeys already started keep running until :meth:`stop`.
+        """
+        self._start_ending.set()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called and has finished."""
+        return self._stop_task is not None and self._stop_task.done()
+
     async def stop(self) -> None:
-        """Stop every monkey in parallel; returns when all are stopped."""
-        self._stopping.set()
+        """Stop every monkey in parallel; returns when all are stopped.
+
+        The stop runs in a task of the flock's task group: every call (concurrent or later)
+        waits for the same stop, and the stop goes on if a caller is cancelled.
+        """
+        if self._stop_task is None:
+            self._start_ending.set()
+            stopping = self._stop_monkeys()
+            name = f"flock-stop:{self.name}"
+            try:
+                self._stop_task = self._task_group.create_task(stopping, name=name)
+            except RuntimeError:
+                # The task group is finishing or aborting: the flock itself keeps the task.
+                self._stop_task = asyncio.get_running_loop().create_task(stopping, name=name)
+        await asyncio.shield(self._stop_task)
+
+    async def _stop_monkeys(self) -> None:
         self._logger.info("Stopping flock")
         async with asyncio.TaskGroup() as tg:
             for monkey in self._monkeys.values():
@@ -136,7 +173,8 @@ class Flock:
         self._logger.info("Flock stopped")
 
     def signal_refresh(self) -> None:
-        """Ask every monkey's business to refresh."""
+        """Ask every monkey's business to refresh, including monkeys not built yet."""
+        self._refresh_requested = True
         for monkey in self._monkeys.values():
             monkey.business.signal_refresh()
 

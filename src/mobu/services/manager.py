@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
 from structlog.typing import FilteringBoundLogger
 
-from mobu.exceptions import FlockNotFoundError
+from mobu.exceptions import ClientRequestError, FlockNotFoundError
 from mobu.models.flock import FlockConfig, FlockSummary
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.flock import Flock
 from mobu.services.identity import IdentityProvider
 from mobu.services.stats import StatsCollector
 
-__all__ = ["AutostartFailure", "FlockManager"]
+__all__ = ["AutostartFailure", "FlockManager", "ShuttingDownError"]
 
 
 @dataclass(slots=True)
@@ -27,11 +29,36 @@ class AutostartFailure:
     error: str
 
 
+class ShuttingDownError(ClientRequestError):
+    """The process is shutting down: no flock starts any more."""
+
+    error = "mobu_shutting_down"
+    status_code = 503
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Not starting flock {name}: mobu is shutting down")
+
+
+@dataclass(slots=True)
+class _NameSlot:
+    """Serialises the requests (start, replace, stop) for one flock name."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    requests: int = 0
+    """Requests holding or waiting for the lock."""
+
+
 class FlockManager:
     """Starts, lists, summarises and stops flocks.
 
     Use as an async context manager: entering it opens the task group that owns every monkey
     task, leaving it stops every flock (each monkey within its stop grace) and closes the group.
+
+    Starts, replacements and stops of one flock name run one at a time, in arrival order (other
+    names are not held up); a request that has to wait ends the start in progress at its next
+    step (see :meth:`Flock.end_start`). Every flock the manager created is kept until it has
+    stopped, listed or not (a replaced flock, one whose start failed), so that :meth:`stop_all`
+    stops every monkey the task group owns.
     """
 
     def __init__(
@@ -51,6 +78,9 @@ class FlockManager:
         self._replica_count = replica_count
         self._replica_index = replica_index
         self._flocks: dict[str, Flock] = {}
+        self._live: set[Flock] = set()
+        self._slots: dict[str, _NameSlot] = {}
+        self._closing = False
         self._task_group: asyncio.TaskGroup | None = None
         self.autostart_failures: list[AutostartFailure] = []
 
@@ -77,6 +107,8 @@ class FlockManager:
         for config in configs:
             try:
                 await self.start_flock(config)
+            except ShuttingDownError:
+                return
             except Exception as exc:  # one bad flock must not stop the others
                 error = f"{type(exc).__name__}: {exc}"
                 self._logger.exception("Autostart of flock failed", flock=config.name)
@@ -85,36 +117,49 @@ class FlockManager:
     async def start_flock(self, config: FlockConfig) -> Flock:
         """Start a flock, replacing (after stopping) any flock of the same name.
 
-        The flock is listed while it starts; if its start fails it is stopped and removed and
-        the exception propagates.
+        The new flock is listed at once (while the one it replaces stops, then while it starts);
+        if its start fails it is stopped and removed and the exception propagates.
+
+        Raises
+        ------
+        ShuttingDownError
+            :meth:`stop_all` was called.
         """
-        if self._task_group is None:
+        task_group = self._task_group
+        if task_group is None:
             raise RuntimeError("FlockManager used outside its async context")
-        flock = Flock(
-            config=config,
-            builder=self._builder,
-            identity=self._identity,
-            task_group=self._task_group,
-            replica_count=self._replica_count,
-            replica_index=self._replica_index,
-            logger=self._logger,
-            stats=self.stats,
-        )
-        old = self._flocks.pop(config.name, None)
-        if old is not None:
-            self._logger.info("Replacing flock", flock=config.name)
-            await old.stop()
-        if self.stats is not None:
-            self.stats.reset(config.name)
-        self._flocks[config.name] = flock
-        self.autostart_failures = [f for f in self.autostart_failures if f.name != config.name]
-        try:
-            await flock.start()
-        except BaseException:
-            if self._flocks.get(config.name) is flock:
-                del self._flocks[config.name]
-            await asyncio.shield(flock.stop())
-            raise
+        name = config.name
+        self._check_open(name)
+        async with self._exclusive(name) as slot:
+            self._check_open(name)
+            flock = Flock(
+                config=config,
+                builder=self._builder,
+                identity=self._identity,
+                task_group=task_group,
+                replica_count=self._replica_count,
+                replica_index=self._replica_index,
+                logger=self._logger,
+                stats=self.stats,
+            )
+            old = self._flocks.get(name)
+            self._flocks[name] = flock
+            self._live.add(flock)
+            self.autostart_failures = [f for f in self.autostart_failures if f.name != name]
+            try:
+                if old is not None:
+                    self._logger.info("Replacing flock", flock=name)
+                    await self._stop(old)
+                if self.stats is not None:
+                    self.stats.reset(name)
+                if slot.requests > 1:
+                    flock.end_start()  # a later request for this name is already waiting
+                await flock.start()
+            except BaseException:
+                if self._flocks.get(name) is flock:
+                    del self._flocks[name]
+                await asyncio.shield(self._stop(flock))
+                raise
         return flock
 
     def get_flock(self, name: str) -> Flock:
@@ -139,22 +184,66 @@ class FlockManager:
         return [self._flocks[name].summary() for name in sorted(self._flocks)]
 
     async def stop_flock(self, name: str) -> None:
-        """Stop a flock and remove it; returns when all its monkeys have stopped."""
-        flock = self.get_flock(name)
-        del self._flocks[name]
-        await flock.stop()
-        if self.stats is not None and name not in self._flocks:
-            self.stats.reset(name)
+        """Stop a flock and remove it; returns when all its monkeys have stopped.
+
+        Waits for the requests for this name that arrived before (a start in progress ends at
+        its next step), then stops the flock they left.
+
+        Raises
+        ------
+        FlockNotFoundError
+            No flock of that name (when the request arrives, or once its turn comes).
+        """
+        self.get_flock(name)
+        async with self._exclusive(name):
+            flock = self._flocks.pop(name, None)
+            if flock is None:
+                raise FlockNotFoundError(name)
+            await self._stop(flock)
+            if self.stats is not None:
+                self.stats.reset(name)
 
     def refresh_flock(self, name: str) -> None:
-        """Signal every monkey of a flock to refresh."""
+        """Signal every monkey of a flock to refresh (also those its start builds later)."""
         self.get_flock(name).signal_refresh()
 
     async def stop_all(self) -> None:
-        """Stop every flock in parallel."""
-        flocks = list(self._flocks.values())
+        """Stop every flock the manager started, listed or not, in parallel; refuse new starts.
+
+        A start in progress ends at its next step; a start still waiting for its turn raises
+        :class:`ShuttingDownError`.
+        """
+        self._closing = True
         self._flocks.clear()
-        if flocks:
+        while self._live:
+            flocks = list(self._live)
             async with asyncio.TaskGroup() as tg:
                 for flock in flocks:
-                    tg.create_task(flock.stop())
+                    tg.create_task(self._stop(flock))
+
+    def _check_open(self, name: str) -> None:
+        if self._closing:
+            raise ShuttingDownError(name)
+
+    async def _stop(self, flock: Flock) -> None:
+        """Stop a flock (or wait for its stop) and forget it once stopped."""
+        await flock.stop()
+        self._live.discard(flock)
+
+    @asynccontextmanager
+    async def _exclusive(self, name: str) -> AsyncIterator[_NameSlot]:
+        """Hold the lock of ``name``; a start of that name in progress ends at its next step."""
+        slot = self._slots.get(name)
+        if slot is None:
+            slot = self._slots[name] = _NameSlot()
+        slot.requests += 1
+        try:
+            current = self._flocks.get(name)
+            if current is not None and slot.lock.locked():
+                current.end_start()
+            async with slot.lock:
+                yield slot
+        finally:
+            slot.requests -= 1
+            if slot.requests == 0:
+                del self._slots[name]
