@@ -108,3 +108,17 @@ async def test_duplicate_auth_headers_refused(app_factory: AppFactory) -> None:
         assert r.json()["detail"][0]["type"] == "duplicate_header"
         r = await client.get("/mobu/summary", headers={"X-Auth-Request-User": "a"})
         assert r.status_code == 200
+
+
+async def test_health_open_metrics_need_token(app_factory: AppFactory) -> None:
+    """/health answers without a token; /metrics needs the admin token like every other route."""
+    config = Config(auth={"tokens": [ADMIN]})
+    async with app_factory(config) as client:
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 401
+        wrong = {"Authorization": "Bearer not-the-token"}
+        assert (await client.get("/metrics", headers=wrong)).status_code == 403
+        good = {"Authorization": f"Bearer {ADMIN}"}
+        answer = await client.get("/metrics", headers=good)
+        assert answer.status_code == 200
+        assert "mobu_" in answer.text
