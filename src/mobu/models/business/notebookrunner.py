@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from mobu.models.business.nublado import MAX_EXECUTIONS, NubladoBusinessOptions
+from mobu.models.repo import CollectionRule
 from mobu.models.timedelta import HumanTimedelta
-from mobu.services.notebooks import CollectionRule
 
 __all__ = ["NotebookRunnerCountingOptions", "NotebookRunnerOptions", "check_repo_url"]
 
