@@ -117,7 +117,9 @@ def find_notebooks(
         if missing:
             logger.info(
                 "Excluding notebook: required applications missing",
-                notebook=str(path), required=required, missing=missing,
+                notebook=str(path),
+                required=required,
+                missing=missing,
             )
             continue
         runnable.append(path)
