@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from mobu.alerts.reporting import Reporters
 from mobu.events import Events
+from mobu.identity import AnonymousIdentity
 from mobu.registry import BusinessRegistry
-from mobu.services.alerts import Reporters
 from mobu.services.builder import MonkeyBuilder, null_logger
 from mobu.services.business.empty import EmptyLoop
 from mobu.services.business.httpcheck import HTTPCheck
-from mobu.services.identity import AnonymousIdentity
 from mobu.services.manager import FlockManager
 from mobu.services.resources import BusinessServices
 from mobu.storage.monkeylog import MonkeyLogDirectory

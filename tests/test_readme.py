@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 import mobu
+from mobu.identity import AnonymousIdentity
 from mobu.models.solitary import SolitaryConfig
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
-from mobu.services.identity import AnonymousIdentity
 from mobu.services.solitary import run_solitary
 from tests.support.target import Target
 

@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mobu.alerts.config import AlertsConfig
+from mobu.discovery.config import DiscoveryConfig
+from mobu.identity.config import IdentityConfig
 from mobu.metrics.config import MetricsConfig
 from mobu.models.errors import format_errors
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
-from mobu.services.discovery import DiscoveryConfig
-from mobu.services.identity_providers import IdentityConfig
 from mobu.sinks.config import EventsConfig
 from mobu.yamlload import YamlLoadError, load_yaml_file
 

@@ -2,34 +2,64 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+import httpx
 from structlog.typing import FilteringBoundLogger
 
+from mobu.alerts.reporting import Reporters
 from mobu.config import Config
+from mobu.discovery import Discovery
 from mobu.events import Events
-from mobu.metrics.observability import Observability
+from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
+from mobu.observability import Observability
 from mobu.registry import BusinessRegistry, default_registry
-from mobu.services.alerts import Reporters
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.querysets import QuerySetLocator
-from mobu.services.discovery import Discovery
-from mobu.services.identity import AnonymousIdentity, IdentityProvider
-from mobu.services.identity_providers import build_identity
 from mobu.services.manager import FlockManager
 from mobu.services.repo import RepoCache
 from mobu.services.resources import BusinessServices
+from mobu.services.stats import StatsCollector
 from mobu.storage.monkeylog import MonkeyLogDirectory
 
 __all__ = ["ProcessContext"]
 
 
+@dataclass(slots=True)
+class _Lifecycle:
+    """Where the process context is in its life, and the tasks it owns for it."""
+
+    open: bool = False
+    shutdown_requested: bool = False
+    autostart: asyncio.Task[None] | None = None
+    autostart_seen: bool = False
+    """The autostart's outcome was handed to :meth:`ProcessContext.start`'s caller."""
+    stopping: asyncio.Task[None] | None = None
+
+
+def _identity(
+    config: Config, *, http: httpx.AsyncClient, logger: FilteringBoundLogger
+) -> IdentityProvider:
+    """Build the configured identity provider (anonymous when none is configured)."""
+    if config.identity is None:
+        return AnonymousIdentity()
+    hub = config.discovery.services.get("hub")
+    return build_identity(
+        config.identity, hub_url=None if hub is None else str(hub), http=http, logger=logger
+    )
+
+
 class ProcessContext:
-    """Everything that lives as long as the process.
+    """Everything that lives as long as the process, and the process's lifecycle.
 
     Use as an async context manager: entering opens the flock manager's task group, leaving
-    stops every flock and closes clients. Nothing below this reads :class:`Config`.
+    stops every flock and closes clients. Inside, :meth:`start` starts the ``autostart:``
+    flocks and :meth:`begin_shutdown` makes every flock start stopping at once; both run as
+    tasks this context owns and awaits (or cancels) when it is left. Nothing below this reads
+    :class:`Config`.
     """
 
     def __init__(
@@ -50,26 +80,12 @@ class ProcessContext:
         self.services.provide("discovery", self.discovery)
         self.services.provide("query_sets", QuerySetLocator.from_dirs(config.query_set_dirs))
         self.reporters = Reporters()
-        self.observability = Observability(
-            events=self.events,
-            reporters=self.reporters,
-            logger=logger,
-            alerts=config.alerts,
-            metrics=config.metrics,
-            sinks=config.events,
-            environment_name=config.discovery.environment_name,
-        )
+        self.stats = StatsCollector(window=config.events.statistics_window)
         self.repo_cache = RepoCache(logger)
         self.services.provide("repo_cache", self.repo_cache)
-        if identity is None and config.identity is not None:
-            hub = config.discovery.services.get("hub")
-            identity = build_identity(
-                config.identity,
-                hub_url=None if hub is None else str(hub),
-                http=self.services.http_client,
-                logger=logger,
-            )
-        self.identity: IdentityProvider = identity or AnonymousIdentity()
+        self.identity: IdentityProvider = identity or _identity(
+            config, http=self.services.http_client, logger=logger
+        )
         self.log_directory = (
             MonkeyLogDirectory(max_bytes=config.monkey_log_max_bytes)
             if config.log_monkeys_to_file
@@ -91,14 +107,80 @@ class ProcessContext:
             logger=logger,
             replica_count=config.replica_count,
             replica_index=config.replica_index,
-            stats=self.observability.stats,
+            stats=self.stats,
         )
-        self.observability.bind(self.manager)
+        self.observability = Observability(
+            events=self.events,
+            reporters=self.reporters,
+            stats=self.stats,
+            summaries=self.manager.summarize_flocks,
+            logger=logger,
+            alerts=config.alerts,
+            metrics=config.metrics,
+            sinks=config.events,
+            environment_name=config.discovery.environment_name,
+        )
+        self._life = _Lifecycle()
 
     async def __aenter__(self) -> Self:
         await self.observability.start()
         await self.manager.__aenter__()
+        self._life.open = True
         return self
+
+    async def start(self) -> None:
+        """Start the ``autostart:`` flocks in order; returns once they all started.
+
+        A flock that fails to start is logged and listed in ``manager.autostart_failures``;
+        the others go on. The start runs in a task of this context, so :meth:`begin_shutdown`
+        can interrupt it (then this returns early, with a warning) and leaving the context
+        awaits it. After :meth:`begin_shutdown`, nothing is started.
+        """
+        if not self._life.open:
+            raise RuntimeError("ProcessContext.start() called outside its async context")
+        if self._life.shutdown_requested or self._life.autostart is not None:
+            return
+        task = asyncio.create_task(
+            self.manager.autostart(self.config.autostart), name="mobu-autostart"
+        )
+        self._life.autostart = task
+        await asyncio.wait({task})
+        self._life.autostart_seen = True
+        if task.cancelled():
+            self.logger.warning("Autostart interrupted by shutdown")
+        else:
+            task.result()
+
+    def begin_shutdown(self) -> None:
+        """Start stopping every flock now, without waiting (from the event loop's thread).
+
+        A server calls this as soon as it is told to exit, even while the application is
+        still starting: an autostart in progress is abandoned (a flock still starting ends its
+        start). Leaving the context waits for these stops. Does nothing when already called.
+        """
+        if self._life.shutdown_requested:
+            return
+        self._life.shutdown_requested = True
+        if self._life.autostart is not None and not self._life.autostart.done():
+            self._life.autostart.cancel()
+        if self._life.open:
+            self._life.stopping = asyncio.get_running_loop().create_task(
+                self.manager.stop_all(), name="mobu-begin-shutdown"
+            )
+
+    async def _finish_lifecycle(self) -> None:
+        """Cancel an unfinished autostart, then wait for it and for the stops begun."""
+        autostart, stopping = self._life.autostart, self._life.stopping
+        if autostart is not None and not autostart.done():
+            autostart.cancel()
+        owned = ((autostart, "Autostart failed"), (stopping, "Stopping flocks failed"))
+        for task, message in owned:
+            if task is None:
+                continue
+            await asyncio.wait({task})
+            error = None if task.cancelled() else task.exception()
+            if error is not None and not (task is autostart and self._life.autostart_seen):
+                self.logger.error(message, error=f"{type(error).__name__}: {error}")
 
     async def __aexit__(
         self,
@@ -106,8 +188,12 @@ class ProcessContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._life.open = False
         try:
-            await self.manager.__aexit__(exc_type, exc, tb)
+            try:
+                await self._finish_lifecycle()
+            finally:
+                await self.manager.__aexit__(exc_type, exc, tb)
         finally:
             await self.observability.aclose()
             await self.identity.aclose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,24 +19,17 @@ from mobu.handlers.errors import install_error_handlers
 from mobu.handlers.limits import BodyLimitMiddleware
 from mobu.logsetup import configure_logging, get_logger
 
-__all__ = ["begin_shutdown", "create_app"]
+__all__ = ["app_context", "create_app"]
 
 
-def begin_shutdown(app: FastAPI) -> None:
-    """Start stopping every flock now, before the server has drained its connections.
+def app_context(app: FastAPI) -> ProcessContext | None:
+    """Return the process context of ``app`` (None before its lifespan built one).
 
-    The server calls this as soon as it is told to exit, even while the application is still
-    starting: the autostart in progress is abandoned (a flock still starting ends its start).
-    The lifespan shutdown then waits for these stops before closing the process context. Does
-    nothing before the process context exists or when already called.
+    ``app.state`` holds the context and nothing else: the configuration, the autostart and
+    the shutdown in progress are the context's.
     """
     context: ProcessContext | None = getattr(app.state, "context", None)
-    if context is None or getattr(app.state, "stopping", None) is not None:
-        return
-    autostart: asyncio.Task[None] | None = getattr(app.state, "autostart", None)
-    if autostart is not None and not autostart.done():
-        autostart.cancel()
-    app.state.stopping = asyncio.ensure_future(context.manager.stop_all())
+    return context
 
 
 def _describe_options_openly(app: FastAPI) -> None:
@@ -76,8 +68,8 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         and the ``MOBU_*`` environment variables.
     context
         A prebuilt process context (tests, embedding); built from ``config`` by the lifespan
-        otherwise. The lifespan enters it, autostarts the configured flocks and, on shutdown,
-        stops every flock.
+        otherwise. The lifespan enters it and starts it (the ``autostart:`` flocks); on
+        shutdown, leaving it stops every flock. ``app.state.context`` is that context.
     """
     if config is None:
         path = os.environ.get("MOBU_CONFIG_PATH")
@@ -89,19 +81,9 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         process = context or ProcessContext(config, logger=logger)
+        app.state.context = process
         async with process:
-            app.state.context = process
-            autostart = asyncio.create_task(process.manager.autostart(config.autostart))
-            app.state.autostart = autostart
-            try:
-                await asyncio.wait({autostart})
-            except asyncio.CancelledError:
-                autostart.cancel()
-                raise
-            if autostart.cancelled():
-                logger.warning("Autostart interrupted by shutdown")
-            else:
-                autostart.result()
+            await process.start()
             logger.info(
                 "mobu started",
                 flocks=len(process.manager.list_flocks()),
@@ -109,12 +91,6 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
             )
             yield
             logger.info("Shutting down: stopping all flocks")
-            stopping: asyncio.Future[None] | None = getattr(app.state, "stopping", None)
-            if stopping is not None:
-                try:
-                    await stopping
-                except Exception as exc:  # noqa: BLE001 - the context still stops the rest
-                    logger.error("Stopping flocks failed", error=f"{type(exc).__name__}: {exc}")
         logger.info("All flocks stopped")
 
     app = FastAPI(
@@ -126,9 +102,8 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         redoc_url=f"{prefix}/redoc",
         lifespan=lifespan,
     )
-    app.state.config = config
-    app.state.stopping = None
-    app.state.autostart = None
+    if context is not None:
+        app.state.context = context
     dependencies: list[Any] = []
     if config.auth.mode == "tokens":
         dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))

@@ -17,11 +17,11 @@ from asgi_lifespan import LifespanManager
 from mobu.config import Config
 from mobu.events import Events
 from mobu.factory import ProcessContext
+from mobu.identity import IdentityProvider
 from mobu.main import create_app
 from mobu.models.user import AuthenticatedUser, User
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import null_logger
-from mobu.services.identity import IdentityProvider
 
 SECRET_TOKEN = "gt-very-secret-token-0123456789"  # a test token
 

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mobu.identity import AnonymousIdentity
 from mobu.models.solitary import SolitaryConfig
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
-from mobu.services.identity import AnonymousIdentity
 from mobu.services.resources import BusinessServices
 from mobu.services.solitary import run_solitary
 from mobu.storage.fasthttp import (

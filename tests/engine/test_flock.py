@@ -11,12 +11,12 @@ from pydantic import ValidationError
 
 from mobu.events import Events
 from mobu.exceptions import FlockNotFoundError, MonkeyNotFoundError
+from mobu.identity import AnonymousIdentity
 from mobu.models.flock import FlockConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser, User
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder, null_logger
-from mobu.services.identity import AnonymousIdentity
 from mobu.services.manager import FlockManager
 from mobu.services.users import flock_users, generate_users
 

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from mobu.events import Events
+from mobu.identity import AnonymousIdentity
 from mobu.models.solitary import SolitaryConfig
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.httpcheck import HttpCheckEvent
-from mobu.services.identity import AnonymousIdentity
 from mobu.services.manager import FlockManager
 from mobu.services.solitary import run_solitary
 from tests.support.target import Target

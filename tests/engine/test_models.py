@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError, field_validator
 
 from mobu.exceptions import UnknownBusinessError
+from mobu.identity import AnonymousIdentity
 from mobu.models.business.base import LogLevel
 from mobu.models.errors import error_detail, format_errors, sanitize, validation_details
 from mobu.models.flock import FlockConfig
@@ -21,7 +22,6 @@ from mobu.models.user import AuthenticatedUser
 from mobu.registry import BusinessRegistry, default_registry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.empty import EmptyLoop
-from mobu.services.identity import AnonymousIdentity
 from mobu.services.solitary import run_solitary
 from mobu.storage.monkeylog import MonkeyLog, make_monkey_logger
 

@@ -13,7 +13,7 @@ from mobu.models.user import AuthenticatedUser, User
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder, null_logger
 from mobu.services.flock import Flock
-from mobu.services.identity import AnonymousIdentity
+from mobu.identity import AnonymousIdentity
 from mobu.services.manager import FlockManager, ShuttingDownError
 
 WAIT = 60.0

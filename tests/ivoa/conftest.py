@@ -16,9 +16,9 @@ from aiohttp import web
 from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
+from mobu.discovery import Discovery, DiscoveryConfig
 from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
-from mobu.services.discovery import Discovery, DiscoveryConfig
 from mobu.testing.dachs import DachsServer, dachs_unavailable_reason
 
 UNAVAILABLE = dachs_unavailable_reason()

@@ -11,10 +11,10 @@ import pytest
 from mobu.config import Config
 from mobu.demo import DemoContribution, DemoSettings, run_demo
 from mobu.demo.dachs import DachsDemo
+from mobu.discovery import DiscoveryConfig
 from mobu.events import Events
 from mobu.factory import ProcessContext
 from mobu.services.builder import null_logger
-from mobu.services.discovery import DiscoveryConfig
 from mobu.testing.dachs import DachsServer, dachs_demo
 
 from .conftest import needs_dachs

@@ -14,6 +14,7 @@ import pyvo
 from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
+from mobu.discovery import Discovery
 from mobu.events import Events, SIAQuery, TapQuery
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.querysets import SHIPPED_ONLY, QuerySetLocator
@@ -30,7 +31,6 @@ from mobu.services.business.tapquerysetrunner import (
     TAPQuerySetRunnerOptions,
     resolve_query_set,
 )
-from mobu.services.discovery import Discovery
 from mobu.testing.dachs import DachsServer
 
 from .conftest import HungTap, logged, make_discovery, needs_dachs

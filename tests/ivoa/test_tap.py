@@ -10,11 +10,11 @@ import pytest
 from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
+from mobu.discovery import Discovery
 from mobu.events import Events, TapQuery
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.tap import TAPClientError, TAPQueryError
 from mobu.services.business.tapqueryrunner import TAPQueryRunner, TAPQueryRunnerOptions
-from mobu.services.discovery import Discovery
 from mobu.testing.dachs import DachsServer
 
 from .conftest import SLOW_QUERY, HungTap, logged, make_discovery, needs_dachs

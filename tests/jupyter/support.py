@@ -12,16 +12,16 @@ import httpx
 import structlog
 from structlog.typing import FilteringBoundLogger
 
+from mobu.alerts.reporting import FailureReport
 from mobu.config import Config
+from mobu.discovery import Discovery
 from mobu.events import EventBase, Events
 from mobu.factory import ProcessContext
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.flock import FlockConfig
 from mobu.models.user import AuthenticatedUser
 from mobu.registry import default_registry
-from mobu.services.alerts import FailureReport
 from mobu.services.business.notebookrunnerinfinite import NotebookRunnerInfinite
-from mobu.services.discovery import Discovery
 from mobu.services.flock import Flock
 from mobu.services.notebooks import CodeCell
 from mobu.services.repo import RepoCache

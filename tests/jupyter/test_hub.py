@@ -6,14 +6,14 @@ import httpx
 import pytest
 import structlog
 
-from mobu.models.user import User
-from mobu.services.identity_providers import (
+from mobu.identity import (
     IdentityError,
     JupyterHubIdentity,
     JupyterHubIdentityConfig,
     StaticIdentity,
     StaticIdentityConfig,
 )
+from mobu.models.user import User
 from mobu.storage.jupyter import HubClient, JupyterWebError, LabClient
 from mobu.testing.hub import LocalHub
 from tests.jupyter.conftest import needs_hub

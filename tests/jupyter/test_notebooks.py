@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import structlog
 
+from mobu.models.repo import CollectionRule
 from mobu.services.notebooks import (
-    CollectionRule,
     NotebookRepositoryError,
     find_notebooks,
     load_repo_config,

@@ -10,7 +10,9 @@ import structlog
 from pydantic import ValidationError
 
 from mobu.config import Config
+from mobu.discovery import Discovery, DiscoveryError
 from mobu.events import Events
+from mobu.identity import IdentityError, build_identity
 from mobu.models.business.config import BusinessConfig
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.business.nublado import NubladoPythonLoopOptions
@@ -19,8 +21,6 @@ from mobu.registry import default_registry
 from mobu.services.business.notebookrunnerlist import NotebookRunnerList
 from mobu.services.business.nublado import NubladoError
 from mobu.services.business.nubladopythonloop import NubladoPythonLoop
-from mobu.services.discovery import Discovery, DiscoveryError
-from mobu.services.identity_providers import IdentityError, build_identity
 from mobu.services.notebooks import NotebookRepositoryError
 from mobu.services.repo import RepoCache
 from tests.jupyter.notebooks import notebook

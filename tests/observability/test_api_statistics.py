@@ -44,6 +44,7 @@ async def test_summaries_and_metrics_over_http(target: Target) -> None:
     assert set(stats["window"]) >= {"count", "failures", "p50", "p90", "p95", "p99", "max"}
     assert stats["window_seconds"] == 300
     (listed,) = everything["flocks"]
+    assert "monkey_states" not in listed  # counted for the metrics only
     assert listed["statistics"][0]["event"] == "http_check"
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")

@@ -7,7 +7,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from mobu.events import EmptyLoopExecution, Events, TapQuery
 from mobu.factory import ProcessContext
 from mobu.main import create_app
 from mobu.metrics import LagMonitor, MetricsConfig, MobuMetrics
+from mobu.models.flock import FlockSummary
+from mobu.models.monkey import MonkeyState
 from mobu.services.builder import null_logger
 from mobu.services.stats import StatsCollector
 from mobu.testing.prometheus import prometheus_binary, run_prometheus
@@ -65,9 +67,7 @@ async def test_every_metric_is_mobu_prefixed(target: Target) -> None:
     ]  # fmt: skip
     assert durations[0].labels == {"flock": "names", "event": "http_check", "outcome": "success"}
     assert durations[0].value >= 20
-    running = [
-        s.value for s in families["mobu_monkeys"].samples if s.labels["state"] == "RUNNING"
-    ]
+    running = [s.value for s in families["mobu_monkeys"].samples if s.labels["state"] == "RUNNING"]
     assert running == [2]
     tasks = families["mobu_asyncio_tasks"].samples[0].value
     assert tasks >= 2
@@ -160,9 +160,7 @@ async def test_real_prometheus_scrapes_mobu(tmp_path: Path, target: Target) -> N
         while scrapes[0] < 4:
             scraped.clear()
             await asyncio.wait_for(scraped.wait(), QUERY_DEADLINE)
-        iterations = await prometheus.query(
-            'mobu_iterations_total{flock="prom",outcome="success"}'
-        )
+        iterations = await prometheus.query('mobu_iterations_total{flock="prom",outcome="success"}')
         p99 = await prometheus.query(
             "histogram_quantile(0.99, sum by (le)"
             ' (rate(mobu_event_duration_seconds_bucket{flock="prom",event="http_check"}[10s])))',
@@ -226,3 +224,33 @@ def test_sinks_accept_any_duration_type() -> None:
         if s.name.endswith("_count")
     ]  # fmt: skip
     assert count == 2
+
+
+def test_flock_metrics_come_from_the_summaries_callable() -> None:
+    """Flock gauges are read from the summaries callable at each scrape, every state listed."""
+    summaries = [
+        FlockSummary(
+            name="f",
+            business="EmptyLoop",
+            start_time=datetime(2026, 1, 2, tzinfo=UTC),
+            monkey_count=3,
+            success_count=5,
+            failure_count=1,
+            monkey_states={MonkeyState.RUNNING: 2, MonkeyState.ERROR: 1},
+        )
+    ]
+    metrics = MobuMetrics(MetricsConfig(), summaries=lambda: summaries)
+    families = _families(metrics.render().decode())
+    states = {s.labels["state"]: s.value for s in families["mobu_monkeys"].samples}
+    assert states == {state.value: 0 for state in MonkeyState} | {"RUNNING": 2, "ERROR": 1}
+    iterations = {
+        s.labels["outcome"]: s.value for s in families["mobu_iterations"].samples
+        if s.name.endswith("_total")
+    }  # fmt: skip
+    assert iterations == {"success": 5, "failure": 1}
+    (started,) = families["mobu_flock_start_time_seconds"].samples
+    assert started.value == datetime(2026, 1, 2, tzinfo=UTC).timestamp()
+    summaries.clear()
+    families = _families(metrics.render().decode())
+    assert families["mobu_flocks"].samples[0].value == 0
+    assert families["mobu_monkeys"].samples == []

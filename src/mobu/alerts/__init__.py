@@ -1,16 +1,21 @@
-"""Alert channels: Slack incoming webhook and Sentry. Both optional, both non-blocking."""
+"""Alert channels (Slack webhook, Sentry; optional, non-blocking) and the failure-report API."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from mobu.alerts.config import AlertsConfig, SentryConfig, SlackConfig
+from mobu.alerts.reporting import FailureReport, FailureReporter, Reporters
 from mobu.alerts.sentry import SentryReporter
 from mobu.alerts.slack import SlackAlerter
 
 __all__ = [
     "AlertsConfig",
     "ApiErrorReporter",
+    "FailureReport",
+    "FailureReporter",
+    "Reporters",
     "SentryConfig",
     "SentryReporter",
     "SlackAlerter",
@@ -26,15 +31,14 @@ class ApiErrorReporter(Protocol):
         """Report one."""
 
 
-def report_api_error(state: Any, method: str, path: str, error: BaseException) -> None:
-    """Report an uncaught REST API exception to every configured channel; never raises.
+def report_api_error(
+    reporters: Iterable[ApiErrorReporter], method: str, path: str, error: BaseException
+) -> None:
+    """Report an uncaught REST API exception to each of ``reporters``; never raises.
 
-    For the API's catch-all exception handler: ``report_api_error(request.app.state,
-    request.method, request.url.path, exc)``. ``state.context`` is the process context; when it
-    has no observability (or no alert channel), nothing happens.
+    The API's catch-all exception handler calls it through the process context
+    (``context.observability.report_api_error(method, path, exc)``).
     """
-    observability = getattr(getattr(state, "context", None), "observability", None)
-    reporters: list[ApiErrorReporter] = list(getattr(observability, "api_reporters", []))
     for reporter in reporters:
         try:
             reporter.api_error(method, path, error)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mobu.alerts.redact import redact_text, strip_ansi
+from mobu.alerts.reporting import FailureReport
 from mobu.models.flock import FlockSummary
-from mobu.services.alerts import FailureReport
 
 __all__ = [
     "format_api_error",

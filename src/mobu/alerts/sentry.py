@@ -14,7 +14,7 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts.config import SentryConfig
 from mobu.alerts.redact import redact_text, redact_value, strip_ansi
-from mobu.services.alerts import FailureReport
+from mobu.alerts.reporting import FailureReport
 
 __all__ = ["SentryReporter"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from structlog.typing import FilteringBoundLogger
@@ -20,11 +21,9 @@ from mobu.alerts.messages import (
     format_status,
 )
 from mobu.alerts.redact import redact_text
+from mobu.alerts.reporting import FailureReport
 from mobu.events import EventBase
-from mobu.services.alerts import FailureReport
-
-if TYPE_CHECKING:
-    from mobu.services.manager import FlockManager
+from mobu.models.flock import FlockSummary
 
 __all__ = ["SlackAlerter"]
 
@@ -47,7 +46,7 @@ class _Incident:
 class SlackAlerter:
     """Posts alerts to a Slack incoming webhook without ever blocking a monkey.
 
-    It is a :class:`~mobu.services.alerts.FailureReporter` (failures) and an
+    It is a :class:`~mobu.alerts.reporting.FailureReporter` (failures) and an
     :class:`~mobu.events.EventSink` (it sees successes, to say when a flock recovered). Messages
     wait in a bounded queue for a writer task; a full queue drops (and counts) them.
 
@@ -65,6 +64,8 @@ class SlackAlerter:
         Logger for delivery problems.
     environment_name
         Shown in the status summary.
+    summaries
+        Returns the summary of every flock, for the status summary.
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class SlackAlerter:
         *,
         logger: FilteringBoundLogger,
         environment_name: str | None = None,
+        summaries: Callable[[], list[FlockSummary]] | None = None,
     ) -> None:
         self.config = config
         self.environment_name = environment_name
@@ -87,17 +89,13 @@ class SlackAlerter:
         self._task: asyncio.Task[None] | None = None
         self._status_timer: asyncio.TimerHandle | None = None
         self._status_task: asyncio.Task[None] | None = None
-        self._manager: FlockManager | None = None
+        self._summaries = summaries
         self._closing = False
         self.sent = 0
         self.failed = 0
         self.dropped = 0
 
     # Lifecycle ----------------------------------------------------------------------------------
-
-    def bind(self, manager: FlockManager) -> None:
-        """Read the flocks for the status summary from ``manager``."""
-        self._manager = manager
 
     def start(self) -> None:
         """Start the writer task and the status timer (in the running loop)."""
@@ -255,9 +253,9 @@ class SlackAlerter:
 
     def post_status(self) -> bool:
         """Queue the status summary now; False when there is no flock (nothing is posted)."""
-        if self._manager is None:
+        if self._summaries is None:
             return False
-        message = format_status(self._manager.summarize_flocks(), self.environment_name)
+        message = format_status(self._summaries(), self.environment_name)
         if message is None:
             return False
         self._enqueue(message)

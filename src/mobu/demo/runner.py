@@ -12,6 +12,7 @@ from mobu.config import Config
 from mobu.demo.base import DemoComponent, DemoContribution
 from mobu.factory import ProcessContext
 from mobu.main import create_app
+from mobu.server import MobuServer
 
 __all__ = ["DemoError", "run_demo"]
 
@@ -118,8 +119,6 @@ async def _serve(
     echo: Echo,
 ) -> dict[str, Any]:
     import uvicorn  # only the demo and serve need it
-
-    from mobu.cli.serve import MobuServer  # mobu.cli imports this module
 
     app = create_app(config)
     port = _free_port()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from mobu.dependencies.context import context_dependency
 from mobu.factory import ProcessContext
@@ -41,8 +41,8 @@ def metadata(name: str) -> Metadata:
 @router.get(
     "/", response_model=Index, response_class=PrettyJSONResponse, summary="Application metadata"
 )
-async def get_index(request: Request) -> Response:
-    return pretty(Index(metadata=metadata(request.app.state.config.name)))
+async def get_index(context: ProcessContext = Depends(context_dependency)) -> Response:
+    return pretty(Index(metadata=metadata(context.config.name)))
 
 
 @router.get(

@@ -12,10 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mobu.alerts import report_api_error
 from mobu.exceptions import ClientRequestError
+from mobu.identity import IdentityError
 from mobu.models.errors import error_detail, validation_details
-from mobu.services.identity_providers import IdentityError
 from mobu.services.resources import MissingServiceError
 
 __all__ = ["error_body", "install_error_handlers"]
@@ -79,7 +78,9 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         error=f"{type(exc).__name__}",
         exc_info=exc,
     )
-    report_api_error(request.app.state, request.method, request.url.path, exc)
+    context = getattr(request.app.state, "context", None)
+    if context is not None:
+        context.observability.report_api_error(request.method, request.url.path, exc)
     return JSONResponse(
         error_body([], "Internal error; see the mobu log", "internal_error"), status_code=500
     )

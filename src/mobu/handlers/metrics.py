@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from mobu.dependencies.context import context_dependency
 from mobu.exceptions import ClientRequestError
+from mobu.factory import ProcessContext
 
 __all__ = ["router"]
 
@@ -23,9 +25,8 @@ class MetricsDisabledError(ClientRequestError):
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(context: ProcessContext = Depends(context_dependency)) -> Response:
     """Every ``mobu_*`` metric, rendered in the event loop (collectors read live state)."""
-    context = request.app.state.context
     exporter = context.observability.metrics
     if exporter is None:
         raise MetricsDisabledError

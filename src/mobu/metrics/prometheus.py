@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psutil
 from prometheus_client import (
@@ -29,12 +29,9 @@ from structlog.typing import FilteringBoundLogger
 from mobu.events import EventBase
 from mobu.metrics.config import MetricsConfig
 from mobu.metrics.lag import LagMonitor
+from mobu.models.flock import FlockSummary
 from mobu.models.monkey import MonkeyState
-from mobu.sinks.queue import RateLimitedWarning
-
-if TYPE_CHECKING:
-    from mobu.services.manager import FlockManager
-    from mobu.sinks.queue import QueuedSink
+from mobu.sinks.queue import QueuedSink, RateLimitedWarning
 
 __all__ = ["MobuMetrics"]
 
@@ -61,14 +58,31 @@ class _CappedLabel:
 class MobuMetrics:
     """The metrics registry of one mobu process, and an event sink feeding it.
 
+    Flock, monkey and sink state is read at scrape time, through ``summaries``, ``sinks`` and
+    ``extra``.
+
     Parameters
     ----------
     config
         The ``metrics:`` section.
+    logger
+        Logger for the event-loop lag warning (none: no warning).
+    summaries
+        Returns the summary of every flock (the flock manager's ``summarize_flocks``).
+    sinks
+        The queued event sinks (the list itself: sinks added to it later are seen).
+    extra
+        Returns further metrics to expose (the alert channels' counters).
     """
 
     def __init__(
-        self, config: MetricsConfig, *, logger: FilteringBoundLogger | None = None
+        self,
+        config: MetricsConfig,
+        *,
+        logger: FilteringBoundLogger | None = None,
+        summaries: Callable[[], list[FlockSummary]] | None = None,
+        sinks: list[QueuedSink] | None = None,
+        extra: Callable[[], Iterable[Metric]] | None = None,
     ) -> None:
         self.config = config
         disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -116,19 +130,10 @@ class MobuMetrics:
         self._flock_label = _CappedLabel(config.max_label_values)
         self._event_label = _CappedLabel(config.max_label_values)
         self._children: dict[tuple[str | None, str, bool], tuple[Any, Any]] = {}
-        self._state = _StateCollector()
+        self._state = _StateCollector(
+            summaries=summaries, sinks=sinks if sinks is not None else [], extra=extra
+        )
         self.registry.register(self._state)
-
-    def bind(
-        self,
-        manager: FlockManager,
-        sinks: list[QueuedSink] | None = None,
-        extra: Callable[[], Iterable[Metric]] | None = None,
-    ) -> None:
-        """Read flock, monkey and sink state from these objects at scrape time."""
-        self._state.manager = manager
-        self._state.sinks = sinks if sinks is not None else []
-        self._state.extra = extra
 
     def start(self) -> None:
         """Start sampling the event-loop lag (in the running loop)."""
@@ -181,10 +186,16 @@ class _StateCollector(Collector):
     """Collects, at scrape time, what already exists elsewhere: counters of the businesses,
     monkey states, flock start times, sink queues and process self-monitoring."""
 
-    def __init__(self) -> None:
-        self.manager: FlockManager | None = None
-        self.sinks: list[QueuedSink] = []
-        self.extra: Callable[[], Iterable[Metric]] | None = None
+    def __init__(
+        self,
+        *,
+        summaries: Callable[[], list[FlockSummary]] | None,
+        sinks: list[QueuedSink],
+        extra: Callable[[], Iterable[Metric]] | None,
+    ) -> None:
+        self.summaries = summaries
+        self.sinks = sinks
+        self.extra = extra
         self.loop: asyncio.AbstractEventLoop | None = None
         self._process = psutil.Process(os.getpid())
 
@@ -213,28 +224,16 @@ class _StateCollector(Collector):
             labels=["flock", "business"],
         )
         flocks = GaugeMetricFamily("mobu_flocks", "Flocks running in this process")
-        manager = self.manager
-        names = manager.list_flocks() if manager is not None else []
-        flocks.add_metric([], len(names))
-        for name in names:
-            assert manager is not None
-            try:
-                flock = manager.get_flock(name)
-            except Exception:  # noqa: BLE001, S112 - stopped while scraping
-                continue
-            business = flock.config.business.type
-            successes = failures = 0
-            states = dict.fromkeys(MonkeyState, 0)
-            for monkey in flock.monkeys:
-                successes += monkey.business.success_count
-                failures += monkey.business.failure_count
-                states[monkey.state] += 1
-            iterations.add_metric([name, business, "success"], successes)
-            iterations.add_metric([name, business, "failure"], failures)
-            for state, count in states.items():
-                monkeys.add_metric([name, state.value], count)
-            if flock.start_time is not None:
-                started.add_metric([name, business], flock.start_time.timestamp())
+        summaries = self.summaries() if self.summaries is not None else []
+        flocks.add_metric([], len(summaries))
+        for summary in summaries:
+            name, business = summary.name, summary.business
+            iterations.add_metric([name, business, "success"], summary.success_count)
+            iterations.add_metric([name, business, "failure"], summary.failure_count)
+            for state in MonkeyState:
+                monkeys.add_metric([name, state.value], summary.monkey_states.get(state, 0))
+            if summary.start_time is not None:
+                started.add_metric([name, business], summary.start_time.timestamp())
         yield from (iterations, monkeys, started, flocks)
 
     def _sinks(self) -> Iterator[Metric]:

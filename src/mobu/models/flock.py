@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mobu.models.business.config import BusinessConfig
-from mobu.models.monkey import MonkeyData
+from mobu.models.monkey import MonkeyData, MonkeyState
 from mobu.models.stats import EventStatistics
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import MAX_ID, User, UserSpec
@@ -86,6 +86,11 @@ class FlockSummary(BaseModel):
     failure_count: int = Field(..., description="Failures of all monkeys")
     statistics: list[EventStatistics] | None = Field(
         None, description="Latency statistics per event type (null when not collected)"
+    )
+    monkey_states: dict[MonkeyState, int] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="Monkeys by state, for the metrics (not part of the API output)",
     )
 
 

@@ -10,13 +10,13 @@ from typing import Any
 import structlog
 from structlog.typing import FilteringBoundLogger
 
+from mobu.alerts.reporting import Reporters
 from mobu.events import Events
 from mobu.logsetup import redacting_logger
 from mobu.models.business.config import BusinessConfig
 from mobu.models.secrets import secret_values
 from mobu.models.user import AuthenticatedUser
 from mobu.registry import BusinessRegistry
-from mobu.services.alerts import Reporters
 from mobu.services.business.base import Business
 from mobu.services.monkey import Monkey
 from mobu.services.resources import BusinessServices

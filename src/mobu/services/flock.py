@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import MonkeyNotFoundError
+from mobu.identity import IdentityProvider
 from mobu.models.flock import FlockConfig, FlockData, FlockSummary
+from mobu.models.monkey import MonkeyState
 from mobu.services.builder import MonkeyBuilder
-from mobu.services.identity import IdentityProvider
 from mobu.services.monkey import Monkey
 from mobu.services.stats import StatsCollector
 from mobu.services.users import flock_users
@@ -204,9 +205,11 @@ class Flock:
     def summary(self) -> FlockSummary:
         """Return the flock's counters (cheap: no monkey dumps)."""
         successes = failures = 0
+        states = dict.fromkeys(MonkeyState, 0)
         for monkey in self._monkeys.values():
             successes += monkey.business.success_count
             failures += monkey.business.failure_count
+            states[monkey.state] += 1
         return FlockSummary(
             name=self.name,
             business=self.config.business.type,
@@ -216,4 +219,5 @@ class Flock:
             success_count=successes,
             failure_count=failures,
             statistics=None if self._stats is None else self._stats.flock_statistics(self.name),
+            monkey_states=states,
         )

@@ -12,10 +12,10 @@ from typing import Self
 from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import ClientRequestError, FlockNotFoundError
+from mobu.identity import IdentityProvider
 from mobu.models.flock import FlockConfig, FlockSummary
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.flock import Flock
-from mobu.services.identity import IdentityProvider
 from mobu.services.stats import StatsCollector
 
 __all__ = ["AutostartFailure", "FlockManager", "ShuttingDownError"]

@@ -8,11 +8,11 @@ from typing import Any
 
 from structlog.typing import FilteringBoundLogger
 
+from mobu.alerts.reporting import FailureReport, Reporters
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessData
 from mobu.models.monkey import MonkeyData, MonkeyState
 from mobu.redaction import redact_value
-from mobu.services.alerts import FailureReport, Reporters
 from mobu.services.business.base import Business
 from mobu.storage.monkeylog import MonkeyLog
 
@@ -25,6 +25,8 @@ CANCEL_WAIT = 5.0
 """Seconds to wait for a cancelled task to finish before abandoning it."""
 
 _abandoned: set[asyncio.Task[Any]] = set()
+"""Tasks of monkeys outside their task group: cleanup steps, and businesses that ignored their
+cancellation. Held here until they end, so none is garbage-collected while it runs."""
 
 
 class Monkey:
@@ -178,7 +180,9 @@ class Monkey:
 
     async def _bounded(self, coro: Any, what: str) -> None:
         """Run a cleanup coroutine in its own task under CLEANUP_TIMEOUT; never raises."""
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        task: asyncio.Task[Any] = asyncio.create_task(coro, name=f"monkey-{what}:{self.name}")
+        _abandoned.add(task)  # owned until it ends, even if this wait is cancelled
+        task.add_done_callback(_abandoned.discard)
         try:
             done, _ = await asyncio.wait({task}, timeout=CLEANUP_TIMEOUT.total_seconds())
         except asyncio.CancelledError:
@@ -187,8 +191,6 @@ class Monkey:
         if not done:
             self.logger.error("Cleanup timed out", step=what)
             task.cancel()
-            _abandoned.add(task)
-            task.add_done_callback(_abandoned.discard)
             return
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()

@@ -14,19 +14,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import BusinessError
+from mobu.models.repo import CollectionRule, RepoConfig
 from mobu.yamlload import YamlLoadError, load_yaml_file
 
 __all__ = [
     "CodeCell",
-    "CollectionRule",
     "NotebookRepositoryError",
-    "RepoConfig",
     "find_notebooks",
     "load_repo_config",
     "read_code_cells",
@@ -37,33 +36,6 @@ REPO_CONFIG_FILE = "mobu.yaml"
 
 class NotebookRepositoryError(BusinessError):
     """The repository, its ``mobu.yaml`` or one of its notebooks is unusable."""
-
-
-class CollectionRule(BaseModel):
-    """Keep or drop the notebooks matching any of the patterns."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["intersect_union_of", "exclude_union_of"] = Field(
-        ..., description="intersect_union_of: keep only matches; exclude_union_of: drop matches"
-    )
-    patterns: list[str] = Field(
-        ..., min_length=1, description="Glob patterns relative to the repository root",
-        examples=[["tutorials/**"]],
-    )
-
-
-class RepoConfig(BaseModel):
-    """The repository's ``mobu.yaml``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    exclude_dirs: list[str] = Field(
-        default_factory=list, description="Deprecated: directories whose notebooks are skipped"
-    )
-    collection_rules: list[CollectionRule] = Field(
-        default_factory=list, description="Rules applied in order after the flock's own"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +117,9 @@ def find_notebooks(
         if missing:
             logger.info(
                 "Excluding notebook: required applications missing",
-                notebook=str(path), required=required, missing=missing,
+                notebook=str(path),
+                required=required,
+                missing=missing,
             )
             continue
         runnable.append(path)

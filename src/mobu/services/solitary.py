@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from mobu.identity import IdentityProvider
 from mobu.models.solitary import SolitaryConfig, SolitaryResult
 from mobu.services.builder import MonkeyBuilder
-from mobu.services.identity import IdentityProvider
 
 __all__ = ["run_solitary", "strip_tracebacks"]
 

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, SerializationInfo, field_serializer, field_validator
 
 from mobu.models.business.nublado import MAX_EXECUTIONS, NubladoBusinessOptions
+from mobu.models.repo import CollectionRule
 from mobu.models.secrets import serialize_secret_url
 from mobu.models.timedelta import HumanTimedelta
-from mobu.services.notebooks import CollectionRule
 
 __all__ = ["NotebookRunnerCountingOptions", "NotebookRunnerOptions", "check_repo_url"]
 

@@ -12,13 +12,13 @@ from pydantic import Field
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.discovery import Discovery, DiscoveryError
 from mobu.events import Events, MusterExecution
 from mobu.exceptions import BusinessError, redact
 from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
-from mobu.services.discovery import Discovery, DiscoveryError
 
 __all__ = ["Muster", "MusterError", "MusterOptions", "MusterWebError"]
 

@@ -15,13 +15,13 @@ import httpx
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.discovery import Discovery
 from mobu.events import Events, NotebookCellExecution, NotebookExecution
 from mobu.models.business.base import BusinessData
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.secrets import mask_url
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.nublado import NubladoBusiness
-from mobu.services.discovery import Discovery
 from mobu.services.notebooks import (
     CodeCell,
     NotebookRepositoryError,

@@ -22,13 +22,13 @@ import httpx
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.discovery import Discovery
 from mobu.events import Events, NubladoDeleteLab, NubladoSpawnLab
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessData
 from mobu.models.business.nublado import NubladoBusinessOptions
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
-from mobu.services.discovery import Discovery
 from mobu.storage.jupyter import (
     ExecutionResult,
     ExecutionTimeoutError,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.discovery import Discovery
 from mobu.events import Events, SIAQuery
 from mobu.exceptions import BusinessError, QuerySetError
 from mobu.models.business.base import BusinessData, BusinessOptions
@@ -32,7 +33,6 @@ from mobu.services.business.querysets import (
     load_params,
 )
 from mobu.services.business.tap import SOCKET_SLACK, open_vo_service
-from mobu.services.discovery import Discovery
 from mobu.storage.vo import BlockingCalls, make_session
 
 __all__ = [

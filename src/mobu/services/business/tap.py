@@ -23,13 +23,13 @@ from pydantic import Field
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.discovery import Discovery, DiscoveryError
 from mobu.events import Events, TapQuery
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business, StopRequestedError
-from mobu.services.discovery import Discovery, DiscoveryError
 from mobu.storage.vo import BlockingCalls, make_session
 
 __all__ = [

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.discovery import Discovery
 from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.querysets import (
@@ -33,7 +34,6 @@ from mobu.services.business.tap import (
     TAPClientError,
     new_query_id,
 )
-from mobu.services.discovery import Discovery
 
 __all__ = [
     "QuerySet",

@@ -10,8 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from mobu.discovery import DatasetServices
 from mobu.models.flock import FlockConfig
-from mobu.services.discovery import DatasetServices
 from mobu.testing.dachs.server import DachsServer
 
 __all__ = ["DachsDemoConfig", "dachs_demo", "demo_flocks", "running_dachs"]

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from structlog.typing import FilteringBoundLogger
 
-from mobu.alerts import AlertsConfig, ApiErrorReporter, SentryReporter, SlackAlerter
+from mobu.alerts import (
+    AlertsConfig,
+    ApiErrorReporter,
+    SentryReporter,
+    SlackAlerter,
+    report_api_error,
+)
+from mobu.alerts.reporting import Reporters
 from mobu.events import Events
 from mobu.metrics.config import MetricsConfig
 from mobu.metrics.prometheus import MobuMetrics
-from mobu.services.alerts import Reporters
-from mobu.services.manager import FlockManager
+from mobu.models.flock import FlockSummary
 from mobu.services.stats import StatsCollector
 from mobu.sinks import EventsConfig, QueuedSink, build_sinks
 
@@ -25,7 +31,8 @@ class Observability:
     """Everything that watches the monkeys: built by the process context from the configuration.
 
     Construction adds the event sinks (statistics, metrics, queued sinks, Slack recovery
-    detection) to ``events`` and the failure reporters (Slack, Sentry) to ``reporters``;
+    detection) to ``events`` and the failure reporters (Slack, Sentry) to ``reporters``; the
+    metrics and the Slack status summary read the flocks through ``summaries``;
     :meth:`start` starts their tasks and timers in the running loop; :meth:`aclose` stops them,
     each within a bounded time.
 
@@ -33,6 +40,10 @@ class Observability:
     ----------
     events, reporters
         The process's event fan-out and failure fan-out.
+    stats
+        The statistics collector the flocks read (an event sink, added to ``events``).
+    summaries
+        Returns the summary of every flock (the flock manager's ``summarize_flocks``).
     logger
         Main logger.
     alerts, metrics, sinks
@@ -46,6 +57,8 @@ class Observability:
         *,
         events: Events,
         reporters: Reporters,
+        stats: StatsCollector,
+        summaries: Callable[[], list[FlockSummary]],
         logger: FilteringBoundLogger,
         alerts: AlertsConfig | None = None,
         metrics: MetricsConfig | None = None,
@@ -56,26 +69,39 @@ class Observability:
         metrics = metrics or MetricsConfig()
         sinks = sinks or EventsConfig()
         self._logger = logger
-        self.stats = StatsCollector(window=sinks.statistics_window)
-        events.add_sink(self.stats)
-        self.metrics = MobuMetrics(metrics, logger=logger) if metrics.enabled else None
-        if self.metrics is not None:
-            events.add_sink(self.metrics)
+        self.stats = stats
         self.sinks: list[QueuedSink] = build_sinks(sinks, logger)
-        for sink in self.sinks:
-            events.add_sink(sink)
-        self.api_reporters: list[ApiErrorReporter] = []
         self.slack: SlackAlerter | None = None
         if alerts.slack is not None:
             self.slack = SlackAlerter(
-                alerts.slack, logger=logger, environment_name=environment_name
+                alerts.slack,
+                logger=logger,
+                environment_name=environment_name,
+                summaries=summaries,
             )
-            reporters.add(self.slack)
-            events.add_sink(self.slack)
-            self.api_reporters.append(self.slack)
         self.sentry: SentryReporter | None = None
         if alerts.sentry is not None:
             self.sentry = SentryReporter(alerts.sentry, logger=logger)
+        self.metrics: MobuMetrics | None = None
+        if metrics.enabled:
+            self.metrics = MobuMetrics(
+                metrics,
+                logger=logger,
+                summaries=summaries,
+                sinks=self.sinks,
+                extra=self._alert_metrics,
+            )
+        self.api_reporters: list[ApiErrorReporter] = []
+        events.add_sink(self.stats)
+        if self.metrics is not None:
+            events.add_sink(self.metrics)
+        for sink in self.sinks:
+            events.add_sink(sink)
+        if self.slack is not None:
+            reporters.add(self.slack)
+            events.add_sink(self.slack)
+            self.api_reporters.append(self.slack)
+        if self.sentry is not None:
             reporters.add(self.sentry)
             self.api_reporters.append(self.sentry)
 
@@ -84,12 +110,9 @@ class Observability:
         self.sinks.append(sink)
         events.add_sink(sink)
 
-    def bind(self, manager: FlockManager) -> None:
-        """Let metrics and the status summary read the flocks of ``manager``."""
-        if self.metrics is not None:
-            self.metrics.bind(manager, self.sinks, self._alert_metrics)
-        if self.slack is not None:
-            self.slack.bind(manager)
+    def report_api_error(self, method: str, path: str, error: BaseException) -> None:
+        """Report an uncaught REST API exception to every alert channel; never raises."""
+        report_api_error(self.api_reporters, method, path, error)
 
     def _alert_metrics(self) -> Iterator[Metric]:
         alerts = CounterMetricFamily(
