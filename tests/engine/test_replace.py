@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from mobu.identity import AnonymousIdentity
 from mobu.models.flock import FlockConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser, User
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder, null_logger
 from mobu.services.flock import Flock
-from mobu.identity import AnonymousIdentity
 from mobu.services.manager import FlockManager, ShuttingDownError
 
 WAIT = 60.0
