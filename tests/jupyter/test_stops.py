@@ -13,13 +13,13 @@ from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
+from mobu.discovery import Discovery, DiscoveryConfig
 from mobu.events import Events
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.business.nublado import NubladoPythonLoopOptions
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.notebookrunnerlist import NotebookRunnerList
 from mobu.services.business.nubladopythonloop import NubladoPythonLoop
-from mobu.services.discovery import Discovery, DiscoveryConfig
 from mobu.services.repo import RepoCache
 from mobu.storage.jupyter import ExecutionResult
 from mobu.testing.hub import LocalHub

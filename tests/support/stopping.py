@@ -12,8 +12,8 @@ from typing import Any
 import structlog
 from structlog.testing import CapturingLogger
 
+from mobu.alerts.reporting import Reporters
 from mobu.models.monkey import MonkeyState
-from mobu.services.alerts import Reporters
 from mobu.services.business.base import Business
 from mobu.services.monkey import Monkey
 
