@@ -1,0 +1,226 @@
+"""The processes ``mobu demo`` started: registered as they are spawned, stopped by process group.
+
+A component's launcher calls its scope's :meth:`ProcessScope.spawned` right after each spawn,
+from whatever thread its blocking start runs in, so a stop at any moment knows every process,
+including those of a component whose start is still running. Stopping sends SIGTERM to the
+process group of each process and of each of its descendants (the servers run in their own
+sessions; a process in the demo's own group gets the signal alone), then SIGKILL to whatever
+is left after a grace. A scope (or the registry) stops accepting processes once it is stopped:
+a process registered later is stopped at once and its launcher gets :class:`StartAbandonedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import psutil
+
+__all__ = ["ProcessRegistry", "ProcessScope", "StartAbandonedError", "terminate"]
+
+Log = Callable[[str], None]
+
+_KILL_WAIT = 10.0
+"""Seconds to wait for processes to vanish after SIGKILL."""
+
+
+class StartAbandonedError(RuntimeError):
+    """The demo is stopping: the component's start must not go on."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    process: psutil.Process
+    label: str
+    scope: str
+
+
+class ProcessRegistry:
+    """Every process the demo's components spawned, and how to stop them.
+
+    Parameters
+    ----------
+    grace
+        Seconds between SIGTERM and SIGKILL.
+    log
+        Where to report what was registered and what had to be stopped (the demo's stderr).
+    """
+
+    def __init__(self, *, grace: float = 10.0, log: Log | None = None) -> None:
+        self.grace = grace
+        self._log = log or (lambda _line: None)
+        self._lock = threading.Lock()
+        self._entries: list[_Entry] = []
+        self._stopped: set[str] = set()
+        self._closed = False
+
+    def scope(self, name: str) -> ProcessScope:
+        """Return the scope a component registers its processes in."""
+        return ProcessScope(self, name)
+
+    @property
+    def pids(self) -> list[int]:
+        """PIDs registered and not yet stopped, in the order they were spawned."""
+        with self._lock:
+            return [entry.process.pid for entry in self._entries]
+
+    def register(self, pid: int, label: str, scope: str) -> None:
+        """Record a process just spawned; stop it at once if its scope is already stopped.
+
+        Raises
+        ------
+        StartAbandonedError
+            The scope or the whole registry was stopped: the process was stopped too.
+        """
+        try:
+            process = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            return
+        with self._lock:
+            late = self._closed or scope in self._stopped
+            if not late:
+                self._entries.append(_Entry(process, label, scope))
+        self._log(f"  {scope}: started {label} (pid {pid})")
+        if late:
+            self._log(f"  {scope}: the demo is stopping, stopping {label} (pid {pid}) at once")
+            terminate([process], self.grace)
+            raise StartAbandonedError(f"{scope} is stopping")
+
+    def stop(self, scope: str | None = None, *, own_children: bool = False) -> list[int]:
+        """Stop the processes of ``scope`` (None: of every scope, and close the registry).
+
+        Parameters
+        ----------
+        scope
+            The scope to stop; None stops everything and refuses later registrations.
+        own_children
+            Also stop every other descendant of this process (the command's last sweep).
+
+        Returns
+        -------
+        list of int
+            PIDs that were still running and had to be signalled.
+        """
+        with self._lock:
+            if scope is None:
+                self._closed = True
+            else:
+                self._stopped.add(scope)
+            mine = [e for e in self._entries if scope is None or e.scope == scope]
+            self._entries = [e for e in self._entries if e not in mine]
+        roots = [entry.process for entry in reversed(mine)]
+        if own_children:
+            with contextlib.suppress(psutil.Error):
+                roots.extend(psutil.Process().children(recursive=True))
+        signalled = terminate(roots, self.grace)
+        if signalled:
+            labels = {e.process.pid: e.label for e in mine}
+            names = ", ".join(f"{pid} ({labels.get(pid, 'child')})" for pid in signalled)
+            self._log(f"  stopped processes: {names}")
+        return signalled
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessScope:
+    """The part of a :class:`ProcessRegistry` that belongs to one component."""
+
+    registry: ProcessRegistry
+    name: str
+
+    def spawned(self, pid: int, label: str) -> None:
+        """Register a process the component just spawned (its launcher's ``on_spawn`` hook).
+
+        Raises
+        ------
+        StartAbandonedError
+            The demo is stopping: the process was stopped, the start must give up.
+        """
+        self.registry.register(pid, label, self.name)
+
+    def stop(self) -> list[int]:
+        """Stop this component's processes; later ones are stopped as they register."""
+        return self.registry.stop(self.name)
+
+
+def _family(roots: Iterable[psutil.Process]) -> dict[int, psutil.Process]:
+    """The live roots and every descendant of theirs, by PID."""
+    found: dict[int, psutil.Process] = {}
+    for root in roots:
+        try:
+            if not root.is_running() or root.status() == psutil.STATUS_ZOMBIE:
+                continue
+            found.setdefault(root.pid, root)
+            for child in root.children(recursive=True):
+                found.setdefault(child.pid, child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _signal(processes: Iterable[psutil.Process], signum: signal.Signals) -> None:
+    """Signal the group of each process that leads its own group, else the process itself."""
+    ours = os.getpgrp()
+    groups: set[int] = set()
+    for process in processes:
+        try:
+            if not process.is_running():
+                continue
+            pgid = os.getpgid(process.pid)
+            if pgid == process.pid and pgid != ours:
+                if pgid not in groups:
+                    groups.add(pgid)
+                    os.killpg(pgid, signum)
+            else:
+                process.send_signal(signum)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+
+
+def _wait_exited(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until each process has exited (a zombie counts); return those still running."""
+    watched: dict[int, psutil.Process] = {}
+    try:
+        for process in processes:
+            try:
+                fd = os.pidfd_open(process.pid)
+            except ProcessLookupError:
+                continue
+            if process.is_running():  # not a reused PID
+                watched[fd] = process
+            else:
+                os.close(fd)
+        poller = select.poll()
+        for fd in watched:
+            poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while watched and (remaining := deadline - time.monotonic()) > 0:
+            for fd, _ in poller.poll(remaining * 1000):
+                poller.unregister(fd)
+                os.close(fd)
+                del watched[fd]
+        return list(watched.values())
+    finally:
+        for fd in watched:
+            os.close(fd)
+
+
+def terminate(roots: Iterable[psutil.Process], grace: float) -> list[int]:
+    """Stop ``roots`` and their descendants: SIGTERM to their groups, SIGKILL after ``grace``.
+
+    Returns the PIDs that were still running (and so were signalled).
+    """
+    family = list(_family(roots).values())
+    if not family:
+        return []
+    _signal(family, signal.SIGTERM)
+    alive = _wait_exited(family, grace)
+    if alive:
+        _signal(alive, signal.SIGKILL)
+        _wait_exited(alive, _KILL_WAIT)
+    return [process.pid for process in family]
