@@ -64,12 +64,14 @@ class DemoRun:
         PIDs of this process's children before the demo (not the demo's).
     args
         Extra arguments of ``mobu demo``.
+    merge_stderr
+        Send the demo's stderr into its stdout pipe (``2>&1 |``).
 
     The demo's stdout is a pipe: read it here (:meth:`read_stdout`) or feed it to another
     command (:meth:`pipe_into`).
     """
 
-    def __init__(self, before: set[int], *args: str) -> None:
+    def __init__(self, before: set[int], *args: str, merge_stderr: bool = False) -> None:
         self.before = before
         self.seen: dict[int, float] = {}
         self.announced: set[int] = set()
@@ -82,12 +84,14 @@ class DemoRun:
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and command
             [*argv, "--monkeys", "1", "--interval", "1", *args],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             env=env,
             process_group=0,
         )
         self.helpers: list[subprocess.Popen[bytes]] = []
-        self._readers = [self._reader(self.proc.stderr, self._stderr, self.stderr_lines)]
+        self._readers = []
+        if not merge_stderr:
+            self._readers.append(self._reader(self.proc.stderr, self._stderr, self.stderr_lines))
 
     def read_stdout(self) -> None:
         """Read the demo's stdout here."""
@@ -218,5 +222,5 @@ class DemoRun:
                 os.waitpid(process.pid, os.WNOHANG)
 
     def describe(self) -> str:
-        """The demo's stderr, for assertion messages."""
-        return "\n".join(self.stderr_lines)
+        """The demo's output, for assertion messages."""
+        return "\n".join([*self.stderr_lines, "--- stdout:", *self.stdout_lines])

@@ -32,13 +32,13 @@ pytestmark = [
 
 
 @pytest.fixture
-def start_demo() -> Iterator[Callable[[], DemoRun]]:
+def start_demo() -> Iterator[Callable[..., DemoRun]]:
     """Start ``mobu demo`` runs with this process as a child subreaper; kill leftovers after."""
     runs: list[DemoRun] = []
     with subreaper() as before:
 
-        def start() -> DemoRun:
-            run = DemoRun(before)
+        def start(*, merge_stderr: bool = False) -> DemoRun:
+            run = DemoRun(before, merge_stderr=merge_stderr)
             runs.append(run)
             return run
 
@@ -61,7 +61,7 @@ def _stopped_cleanly(demo: DemoRun) -> int:
     return code
 
 
-def test_stdout_closed_by_head(start_demo: Callable[[], DemoRun]) -> None:
+def test_stdout_closed_by_head(start_demo: Callable[..., DemoRun]) -> None:
     """``mobu demo | head -5``: the closed pipe stops the demo, which stops all it started."""
     demo = start_demo()
     demo.pipe_into("head", "-5")
@@ -73,7 +73,16 @@ def test_stdout_closed_by_head(start_demo: Callable[[], DemoRun]) -> None:
     assert any("dachs: started dachs" in line for line in demo.stderr_lines)
 
 
-def test_ctrl_c_with_tee(start_demo: Callable[[], DemoRun], tmp_path: Path) -> None:
+def test_stdout_and_stderr_closed_by_head(start_demo: Callable[..., DemoRun]) -> None:
+    """``mobu demo 2>&1 | head -5``: the cleanup runs although it cannot write anything."""
+    demo = start_demo(merge_stderr=True)
+    demo.pipe_into("head", "-5")
+    for _ in range(5):
+        demo.wait_line("", stream="stdout")
+    assert _stopped_cleanly(demo) == 0, demo.describe()
+
+
+def test_ctrl_c_with_tee(start_demo: Callable[..., DemoRun], tmp_path: Path) -> None:
     """Ctrl-C to ``mobu demo | tee f`` (tee dies too): a graceful stop, nothing left."""
     demo = start_demo()
     demo.pipe_into("tee", str(tmp_path / "f"), same_group=True)
@@ -84,7 +93,7 @@ def test_ctrl_c_with_tee(start_demo: Callable[[], DemoRun], tmp_path: Path) -> N
     assert demo.stderr_lines[-1] == "Demo stopped."
 
 
-def test_ctrl_c_while_dachs_starts(start_demo: Callable[[], DemoRun]) -> None:
+def test_ctrl_c_while_dachs_starts(start_demo: Callable[..., DemoRun]) -> None:
     """Ctrl-C while DaCHS is starting: its start thread is stopped with its PostgreSQL."""
     demo = start_demo()
     demo.read_stdout()
@@ -95,7 +104,7 @@ def test_ctrl_c_while_dachs_starts(start_demo: Callable[[], DemoRun]) -> None:
     assert not any(line.startswith("mobu API:") for line in demo.stdout_lines)
 
 
-def test_sigterm_before_hub_is_up(start_demo: Callable[[], DemoRun]) -> None:
+def test_sigterm_before_hub_is_up(start_demo: Callable[..., DemoRun]) -> None:
     """SIGTERM once the hub is spawned but not ready (``timeout 3 mobu demo``): nothing left."""
     demo = start_demo()
     demo.read_stdout()
@@ -106,7 +115,7 @@ def test_sigterm_before_hub_is_up(start_demo: Callable[[], DemoRun]) -> None:
     assert "Starting dachs..." not in demo.stderr_lines
 
 
-def test_sigterm_right_after_spawn(start_demo: Callable[[], DemoRun]) -> None:
+def test_sigterm_right_after_spawn(start_demo: Callable[..., DemoRun]) -> None:
     """SIGTERM at once after the spawn: the demo dies or stops, and nothing it spawned runs."""
     demo = start_demo()
     demo.signal(signal.SIGTERM)
@@ -114,7 +123,7 @@ def test_sigterm_right_after_spawn(start_demo: Callable[[], DemoRun]) -> None:
     assert _stopped_cleanly(demo) in {0, -signal.SIGTERM}, demo.describe()
 
 
-def test_sigterm_once_handlers_are_installed(start_demo: Callable[[], DemoRun]) -> None:
+def test_sigterm_once_handlers_are_installed(start_demo: Callable[..., DemoRun]) -> None:
     """SIGTERM as soon as the command began (its first line): a clean stop, exit 0."""
     demo = start_demo()
     demo.read_stdout()

@@ -13,9 +13,14 @@ from typing import Any, TextIO
 import click
 
 from mobu.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, fail
-from mobu.demo import DemoError, DemoSettings, build_components, run_demo
-from mobu.demo.processes import ProcessRegistry
-from mobu.demo.stop import StopRequest
+from mobu.demo import (
+    DemoError,
+    DemoSettings,
+    ProcessRegistry,
+    StopRequest,
+    build_components,
+    run_demo,
+)
 
 __all__ = ["demo"]
 

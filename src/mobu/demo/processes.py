@@ -1,13 +1,4 @@
-"""The processes ``mobu demo`` started: registered as they are spawned, stopped by process group.
-
-A component's launcher calls its scope's :meth:`ProcessScope.spawned` right after each spawn,
-from whatever thread its blocking start runs in, so a stop at any moment knows every process,
-including those of a component whose start is still running. Stopping sends SIGTERM to the
-process group of each process and of each of its descendants (the servers run in their own
-sessions; a process in the demo's own group gets the signal alone), then SIGKILL to whatever
-is left after a grace. A scope (or the registry) stops accepting processes once it is stopped:
-a process registered later is stopped at once and its launcher gets :class:`StartAbandonedError`.
-"""
+"""The processes ``mobu demo`` started: registered as they are spawned, stopped by group."""
 
 from __future__ import annotations
 
@@ -43,6 +34,15 @@ class _Entry:
 
 class ProcessRegistry:
     """Every process the demo's components spawned, and how to stop them.
+
+    A component's launcher calls its scope's :meth:`ProcessScope.spawned` right after each
+    spawn, from whatever thread its blocking start runs in, so a stop at any moment knows every
+    process, including those of a component whose start is still running. Stopping sends
+    SIGTERM to the process group of each process and of each of its descendants (the servers
+    run in their own sessions; a process in the demo's own group gets the signal alone), then
+    SIGKILL to whatever is left after the grace. A scope (or the registry) stops accepting
+    processes once it is stopped: a process registered later is stopped at once and its
+    launcher gets :class:`StartAbandonedError`.
 
     Parameters
     ----------
