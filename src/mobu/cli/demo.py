@@ -83,7 +83,7 @@ def demo(
     stop.install()
     out = _Output(stop, tables_to_stderr=as_json)
     processes = ProcessRegistry(log=out.log)
-    atexit.register(processes.stop, own_children=True)
+    atexit.register(processes.stop, own_children=True)  # a crash that skips the finally
     try:
         final = _run(
             processes,
@@ -97,9 +97,11 @@ def demo(
         )
     finally:
         processes.stop(own_children=True)
+        atexit.unregister(processes.stop)
     if as_json:
         out.echo(json.dumps(final, indent=2))
     out.log("Demo stopped.")
+    stop.uninstall()
 
 
 def _run(

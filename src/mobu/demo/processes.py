@@ -59,6 +59,7 @@ class ProcessRegistry:
         self._entries: list[_Entry] = []
         self._stopped: set[str] = set()
         self._closed = False
+        self._preexisting = _children()
 
     def scope(self, name: str) -> ProcessScope:
         """Return the scope a component registers its processes in."""
@@ -100,7 +101,8 @@ class ProcessRegistry:
         scope
             The scope to stop; None stops everything and refuses later registrations.
         own_children
-            Also stop every other descendant of this process (the command's last sweep).
+            Also stop every other descendant of this process (the command's last sweep),
+            except the trees of the children it already had when the registry was made.
 
         Returns
         -------
@@ -116,8 +118,7 @@ class ProcessRegistry:
             self._entries = [e for e in self._entries if e not in mine]
         roots = [entry.process for entry in reversed(mine)]
         if own_children:
-            with contextlib.suppress(psutil.Error):
-                roots.extend(psutil.Process().children(recursive=True))
+            roots.extend(p for key, p in _children().items() if key not in self._preexisting)
         signalled = terminate(roots, self.grace)
         if signalled:
             labels = {e.process.pid: e.label for e in mine}
@@ -146,6 +147,16 @@ class ProcessScope:
     def stop(self) -> list[int]:
         """Stop this component's processes; later ones are stopped as they register."""
         return self.registry.stop(self.name)
+
+
+def _children() -> dict[tuple[int, float], psutil.Process]:
+    """This process's children, by PID and start time."""
+    found: dict[tuple[int, float], psutil.Process] = {}
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):
+                found[child.pid, child.create_time()] = child
+    return found
 
 
 def _family(roots: Iterable[psutil.Process]) -> dict[int, psutil.Process]:

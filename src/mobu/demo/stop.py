@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import FrameType
+from typing import Any
 
 __all__ = ["STOP_SIGNALS", "StopRequest"]
+
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Signals that stop the demo (cleanly: every process it started is stopped)."""
@@ -29,6 +32,7 @@ class StopRequest:
         self.repeats = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
+        self._previous: dict[signal.Signals, _Handler] = {}
 
     @property
     def requested(self) -> bool:
@@ -41,9 +45,18 @@ class StopRequest:
         SIGPIPE stays ignored (Python's default), so that a write to a closed stdout raises
         and the command turns it into a stop request.
         """
+        for signum in (*STOP_SIGNALS, signal.SIGPIPE):
+            self._previous.setdefault(signum, signal.getsignal(signum))
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._on_signal)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+    def uninstall(self) -> None:
+        """Give the signals back the handlers they had before :meth:`install`."""
+        for signum, previous in self._previous.items():
+            if previous is not None:  # None: set outside Python, cannot be restored
+                signal.signal(signum, previous)
+        self._previous.clear()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.request(signal.Signals(signum).name)
