@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import select
-import signal
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
 
-__all__ = ["ProcessRegistry", "ProcessScope", "StartAbandonedError", "terminate"]
+from mobu.testing.processtree import terminate
+
+__all__ = ["ProcessRegistry", "ProcessScope", "StartAbandonedError"]
 
 Log = Callable[[str], None]
-
-_KILL_WAIT = 10.0
-"""Seconds to wait for processes to vanish after SIGKILL."""
 
 
 class StartAbandonedError(RuntimeError):
@@ -157,81 +152,3 @@ def _children() -> dict[tuple[int, float], psutil.Process]:
             with contextlib.suppress(psutil.Error):
                 found[child.pid, child.create_time()] = child
     return found
-
-
-def _family(roots: Iterable[psutil.Process]) -> dict[int, psutil.Process]:
-    """The live roots and every descendant of theirs, by PID."""
-    found: dict[int, psutil.Process] = {}
-    for root in roots:
-        try:
-            if not root.is_running() or root.status() == psutil.STATUS_ZOMBIE:
-                continue
-            found.setdefault(root.pid, root)
-            for child in root.children(recursive=True):
-                found.setdefault(child.pid, child)
-        except psutil.Error:
-            continue
-    return found
-
-
-def _signal(processes: Iterable[psutil.Process], signum: signal.Signals) -> None:
-    """Signal the group of each process that leads its own group, else the process itself."""
-    ours = os.getpgrp()
-    groups: set[int] = set()
-    for process in processes:
-        try:
-            if not process.is_running():
-                continue
-            pgid = os.getpgid(process.pid)
-            if pgid == process.pid and pgid != ours:
-                if pgid not in groups:
-                    groups.add(pgid)
-                    os.killpg(pgid, signum)
-            else:
-                process.send_signal(signum)
-        except (ProcessLookupError, PermissionError, psutil.Error):
-            continue
-
-
-def _wait_exited(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Wait until each process has exited (a zombie counts); return those still running."""
-    watched: dict[int, psutil.Process] = {}
-    try:
-        for process in processes:
-            try:
-                fd = os.pidfd_open(process.pid)
-            except ProcessLookupError:
-                continue
-            if process.is_running():  # not a reused PID
-                watched[fd] = process
-            else:
-                os.close(fd)
-        poller = select.poll()
-        for fd in watched:
-            poller.register(fd, select.POLLIN)
-        deadline = time.monotonic() + timeout
-        while watched and (remaining := deadline - time.monotonic()) > 0:
-            for fd, _ in poller.poll(remaining * 1000):
-                poller.unregister(fd)
-                os.close(fd)
-                del watched[fd]
-        return list(watched.values())
-    finally:
-        for fd in watched:
-            os.close(fd)
-
-
-def terminate(roots: Iterable[psutil.Process], grace: float) -> list[int]:
-    """Stop ``roots`` and their descendants: SIGTERM to their groups, SIGKILL after ``grace``.
-
-    Returns the PIDs that were still running (and so were signalled).
-    """
-    family = list(_family(roots).values())
-    if not family:
-        return []
-    _signal(family, signal.SIGTERM)
-    alive = _wait_exited(family, grace)
-    if alive:
-        _signal(alive, signal.SIGKILL)
-        _wait_exited(alive, _KILL_WAIT)
-    return [process.pid for process in family]

@@ -14,6 +14,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mobu.testing.processtree import descendants, terminate
+
 __all__ = [
     "PG_PORT",
     "Account",
@@ -230,9 +232,15 @@ class ProcessGroup:
         self.processes.remove(process)
 
     def stop(self) -> None:
-        """Stop every process, newest first: SIGINT to its group, then SIGKILL."""
+        """Stop every process, newest first: SIGINT to its group, then SIGKILL.
+
+        Descendants that outlive their parent are stopped the same way: DaCHS runs each async
+        TAP job in a ``dachs`` process that calls ``setsid`` so as to survive a server restart.
+        """
         for process in reversed(self.processes):
+            family = descendants(process.pid)
             _terminate(process)
+            terminate(family, _STOP_TIMEOUT, first_signal=signal.SIGINT)
         self.processes.clear()
         with suppress(OSError):
             (self.directory / "pids").unlink()
