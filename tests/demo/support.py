@@ -88,6 +88,7 @@ class DemoRun:
             env=env,
             process_group=0,
         )
+        self.started = psutil.Process(self.proc.pid).create_time()
         self.helpers: list[subprocess.Popen[bytes]] = []
         self._readers = []
         if not merge_stderr:
@@ -194,6 +195,14 @@ class DemoRun:
             with suppress(psutil.Error):
                 process = psutil.Process(pid)
                 if process.create_time() == started and process.status() != psutil.STATUS_ZOMBIE:
+                    alive[pid] = process
+        for pid in self.announced - set(self.seen):  # gone before a walk saw it, or reused
+            with suppress(psutil.Error):
+                process = psutil.Process(pid)
+                if (
+                    process.create_time() >= self.started
+                    and process.status() != psutil.STATUS_ZOMBIE
+                ):
                     alive[pid] = process
         return list(alive.values())
 

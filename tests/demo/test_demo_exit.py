@@ -56,7 +56,6 @@ def _stopped_cleanly(demo: DemoRun) -> int:
     if leftovers:
         names = [f"{p.pid} {p.cmdline()[:3]}" for p in leftovers]
         pytest.fail(f"processes of the demo left running: {names}\n{demo.describe()}")
-    assert demo.announced <= set(demo.seen), demo.describe()
     assert demo.dachs_directories() == []
     return code
 
