@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
+import os
+import sys
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
 from mobu.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, fail
-from mobu.demo import DemoError, DemoSettings, build_components, run_demo
+from mobu.demo import (
+    DemoError,
+    DemoSettings,
+    ProcessRegistry,
+    StopRequest,
+    build_components,
+    run_demo,
+)
 
 __all__ = ["demo"]
 
@@ -65,26 +76,111 @@ def demo(
     Starts a JupyterHub on loopback (any name logs in), then mobu with autostarted flocks (a
     NubladoPythonLoop and a NotebookRunnerCounting over the example notebooks, one of which
     fails on purpose every few runs), prints where the API and the hub are, and shows the
-    flocks' results until Ctrl-C or --duration. Everything it started is stopped on exit.
+    flocks' results until Ctrl-C, SIGTERM, SIGHUP, a closed stdout or --duration. Everything
+    it started is stopped on exit, whenever the stop comes; progress goes to stderr.
     """
+    stop = StopRequest()
+    stop.install()
+    out = _Output(stop, tables_to_stderr=as_json)
+    processes = ProcessRegistry(log=out.log)
+    atexit.register(processes.stop, own_children=True)  # a crash that skips the finally
+    try:
+        final = _run(
+            processes,
+            stop,
+            out,
+            duration=duration,
+            interval=interval,
+            monkeys=monkeys,
+            notebooks=notebooks,
+            ref=ref,
+        )
+    finally:
+        processes.stop(own_children=True)
+        atexit.unregister(processes.stop)
+    if as_json:
+        out.echo(json.dumps(final, indent=2))
+    out.log("Demo stopped.")
+    stop.uninstall()
+
+
+def _run(
+    processes: ProcessRegistry,
+    stop: StopRequest,
+    out: _Output,
+    *,
+    duration: float | None,
+    interval: float,
+    monkeys: int,
+    notebooks: str | None,
+    ref: str,
+) -> dict[str, Any]:
     source = notebooks or str(_default_notebooks())
     if "://" not in source and not source.startswith("git@"):
         folder = Path(source)
         if not folder.is_dir():
             fail(f"notebook directory {folder} does not exist", EXIT_BAD_INPUT)
         source = str(folder.resolve())
-    settings = DemoSettings(notebooks=source, notebooks_ref=ref, monkeys=monkeys)
+    settings = DemoSettings(
+        notebooks=source, notebooks_ref=ref, monkeys=monkeys, processes=processes
+    )
     try:
-        final = asyncio.run(
+        return asyncio.run(
             run_demo(
-                build_components(settings), duration=duration, interval=interval,
-                echo=lambda line: click.echo(line, err=as_json),
+                build_components(settings),
+                duration=duration,
+                interval=interval,
+                echo=out.table,
+                log=out.log,
+                stop=stop,
+                processes=processes,
+                wake_on_signal=True,
             )
         )
     except DemoError as exc:
-        fail(str(exc), EXIT_FAILURE)
-    except KeyboardInterrupt:
-        final = {}
-    if as_json:
-        click.echo(json.dumps(final, indent=2))
-    click.echo("Demo stopped.", err=as_json)
+        out.log(f"Error: {exc}")
+        sys.exit(EXIT_FAILURE)
+
+
+class _Output:
+    """The demo's two streams; a closed stdout stops the demo, a closed stderr is ignored.
+
+    A stream that fails is pointed at ``/dev/null`` so that nothing (not even the final flush
+    of the interpreter) writes to it again.
+    """
+
+    def __init__(self, stop: StopRequest, *, tables_to_stderr: bool) -> None:
+        self._stop = stop
+        self._tables_to_stderr = tables_to_stderr
+        self._broken: set[int] = set()
+
+    def table(self, line: str) -> None:
+        """Print a URL or a result table (stdout; stderr with ``--json``)."""
+        if self._tables_to_stderr:
+            self.log(line)
+        else:
+            self.echo(line)
+
+    def echo(self, line: str) -> None:
+        """Print to stdout; if it is closed (a reader went away), ask the demo to stop."""
+        if not self._write(sys.stdout, 1, line):
+            self.log("stdout is closed: stopping the demo")
+            self._stop.request("stdout closed")
+
+    def log(self, line: str) -> None:
+        """Print to stderr (progress, cleanup); nothing happens if it is closed."""
+        self._write(sys.stderr, 2, line)
+
+    def _write(self, stream: TextIO, fd: int, line: str) -> bool:
+        if fd in self._broken:
+            return False
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            self._broken.add(fd)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+            return False
+        return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mobu.demo.base import DemoContribution, DemoSettings
+from mobu.demo.base import DemoContribution, DemoSettings, start_in_thread
 from mobu.testing.dachs import DachsError, DachsServer, dachs_unavailable_reason
 from mobu.testing.dachs.demo import demo_flocks
 
@@ -19,14 +19,23 @@ class DachsDemo:
     def __init__(self, settings: DemoSettings) -> None:
         self.settings = settings
         self.server: DachsServer | None = None
+        self._scope = settings.processes.scope(self.name)
 
     async def start(self) -> DemoContribution:
-        """Start the server and return its dataset entry and flocks."""
+        """Start the server and return its dataset entry and flocks.
+
+        PostgreSQL, DaCHS and the setup commands are registered as they are spawned, so a
+        cancelled start stops them and waits for the starting thread.
+        """
         reason = dachs_unavailable_reason()
         if reason is not None:
             raise DachsError(reason)
-        self.server = await asyncio.to_thread(DachsServer.start)
-        server = self.server
+        server = await start_in_thread(
+            lambda: DachsServer.start(on_spawn=self._scope.spawned),
+            self._scope,
+            discard=DachsServer.stop,
+        )
+        self.server = server
         return DemoContribution(
             applications=["tap", "sia"],
             datasets={"demo": {"tap": server.tap_url, "sia": server.sia_url}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mobu.demo.base import DemoContribution, DemoSettings
+from mobu.demo.base import DemoContribution, DemoSettings, start_in_thread
 from mobu.testing.hub import LocalHub
 
 __all__ = ["JupyterHubDemo"]
@@ -18,12 +18,17 @@ class JupyterHubDemo:
     def __init__(self, settings: DemoSettings) -> None:
         self.settings = settings
         self.hub: LocalHub | None = None
+        self._scope = settings.processes.scope(self.name)
 
     async def start(self) -> DemoContribution:
-        """Start the hub and return its discovery entry, identity and flocks."""
-        hub = LocalHub()
+        """Start the hub and return its discovery entry, identity and flocks.
+
+        The hub is registered as soon as it is spawned; a cancelled start stops it (with the
+        proxy and servers it spawned) and waits for the starting thread.
+        """
+        hub = LocalHub(on_spawn=self._scope.spawned)
         self.hub = hub
-        await asyncio.to_thread(hub.start)
+        await start_in_thread(hub.start, self._scope, discard=lambda _: None)
         quick = {
             "spawn_settle_time": 0,
             "error_idle_time": 10,
@@ -42,8 +47,11 @@ class JupyterHubDemo:
                         "type": "NubladoPythonLoop",
                         "restart": True,
                         "options": {
-                            **quick, "code": "print(2 + 2)", "max_executions": 10,
-                            "execution_idle_time": 1, "idle_time": 5,
+                            **quick,
+                            "code": "print(2 + 2)",
+                            "max_executions": 10,
+                            "execution_idle_time": 1,
+                            "idle_time": 5,
                         },
                     },
                 },
@@ -55,17 +63,20 @@ class JupyterHubDemo:
                         "type": "NotebookRunnerCounting",
                         "restart": True,
                         "options": {
-                            **quick, "repo_url": self.settings.notebooks,
-                            "repo_ref": self.settings.notebooks_ref, "max_executions": 3,
+                            **quick,
+                            "repo_url": self.settings.notebooks,
+                            "repo_ref": self.settings.notebooks_ref,
+                            "max_executions": 3,
                             "delete_lab": False,
-                            "execution_idle_time": 0, "notebook_idle_time": 1, "idle_time": 5,
+                            "execution_idle_time": 0,
+                            "notebook_idle_time": 1,
+                            "idle_time": 5,
                         },
                     },
                 },
             ],
             notes=[
-                f"JupyterHub:  {hub.url}  (log in with any name; labs of monkeys are"
-                " bot-mobu-*)",
+                f"JupyterHub:  {hub.url}  (log in with any name; labs of monkeys are bot-mobu-*)",
                 f"Hub log:     {hub.log_path}",
             ],
         )

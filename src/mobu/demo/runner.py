@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from mobu.config import Config
 from mobu.demo.base import DemoComponent, DemoContribution
+from mobu.demo.processes import ProcessRegistry
+from mobu.demo.stop import StopRequest
 from mobu.factory import ProcessContext
-from mobu.main import create_app
+from mobu.main import app_context, create_app
 from mobu.server import MobuServer
 
 __all__ = ["DemoError", "run_demo"]
@@ -66,14 +69,37 @@ def _table(context: ProcessContext, started: float) -> str:
     return "\n".join(lines)
 
 
-async def _start(component: DemoComponent, echo: Echo) -> DemoContribution | None:
-    echo(f"Starting {component.name}...")
+async def _start(component: DemoComponent, log: Echo, stop: StopRequest) -> DemoContribution | None:
+    """Start ``component``; on a stop request, cancel its start (which stops its processes)."""
+    log(f"Starting {component.name}...")
+    task = asyncio.create_task(component.start())
+    waiter = asyncio.create_task(stop.wait())
     try:
-        return await component.start()
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            if stop.requested:
+                log(f"  stop requested ({stop.reason}) while {component.name} was starting")
+            task.cancel()
+            await asyncio.wait({task})
+    if task.cancelled():
+        return None
+    try:
+        return task.result()
     except Exception as exc:  # noqa: BLE001 - a component that cannot run is skipped
-        echo(f"  {component.name} unavailable, skipped: {type(exc).__name__}: {exc}")
+        log(f"  {component.name} unavailable, skipped: {type(exc).__name__}: {exc}")
         await component.stop()
         return None
+
+
+async def _stop_components(components: list[DemoComponent], log: Echo) -> None:
+    for component in reversed(components):
+        log(f"Stopping {component.name}...")
+        try:
+            await component.stop()
+        except Exception as exc:  # noqa: BLE001 - the other components must still stop
+            log(f"  stopping {component.name} failed: {type(exc).__name__}: {exc}")
 
 
 async def run_demo(
@@ -82,33 +108,64 @@ async def run_demo(
     duration: float | None,
     interval: float = 5.0,
     echo: Echo = print,
+    log: Echo | None = None,
+    stop: StopRequest | None = None,
+    processes: ProcessRegistry | None = None,
+    wake_on_signal: bool = False,
 ) -> dict[str, Any]:
-    """Run the demo until ``duration`` seconds passed (None: until SIGINT/SIGTERM).
+    """Run the demo until ``duration`` seconds passed or a stop is requested.
 
-    Returns the final flock summaries (as dicts). Every component is stopped on the way out,
-    whatever happened.
+    Returns the final flock summaries (as dicts; empty if stopped before mobu ran). Every
+    component is stopped on the way out, whatever happened, including one whose start is
+    still running; then every process left in ``processes`` is stopped.
+
+    Parameters
+    ----------
+    components
+        The components, started in this order and stopped in reverse.
+    duration
+        Seconds to run once mobu serves; None runs until a stop request.
+    interval
+        Seconds between two result tables.
+    echo
+        Where the URLs and the result tables go (the command's stdout).
+    log
+        Where progress and cleanup messages go (the command's stderr; default ``echo``).
+    stop
+        The stop request to obey (signals, closed output); a private one by default.
+    processes
+        The registry the components register their processes in, swept at the end.
+    wake_on_signal
+        Make a signal wake the event loop at once (main thread only; the command's case).
 
     Raises
     ------
     DemoError
         No component started, so there is nothing to run.
     """
-    started_components: list[DemoComponent] = []
-    try:
-        contributions = []
-        for component in components:
-            started_components.append(component)
-            part = await _start(component, echo)
-            if part is not None:
-                contributions.append(part)
-        if not any(part.flocks for part in contributions):
-            raise DemoError("no demo component could start; see the messages above")
-        config = Config(**_merge(contributions))
-        return await _serve(config, contributions, duration, interval, echo)
-    finally:
-        for component in reversed(started_components):
-            echo(f"Stopping {component.name}...")
-            await component.stop()
+    say = log or echo
+    request = stop or StopRequest()
+    started: list[DemoComponent] = []
+    async with request.attached(wake_on_signal=wake_on_signal):
+        try:
+            contributions = []
+            for component in components:
+                if request.requested:
+                    break
+                started.append(component)
+                part = await _start(component, say, request)
+                if part is not None:
+                    contributions.append(part)
+            if request.requested:
+                return {}
+            if not any(part.flocks for part in contributions):
+                raise DemoError("no demo component could start; see the messages above")
+            config = Config(**_merge(contributions))
+            return await _serve(config, contributions, duration, interval, echo, say, request)
+        finally:
+            await _stop_components(started, say)
+            if processes is not None:
+                await asyncio.to_thread(processes.stop)
 
 
 async def _serve(
@@ -117,47 +174,85 @@ async def _serve(
     duration: float | None,
     interval: float,
     echo: Echo,
+    log: Echo,
+    stop: StopRequest,
 ) -> dict[str, Any]:
     import uvicorn  # only the demo and serve need it
+
+    class _DemoServer(MobuServer):
+        """The API server of the demo: the demo's own handlers keep the signals."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            """Leave the signals to the demo (its stop request stops this server)."""
+            yield
 
     app = create_app(config)
     port = _free_port()
     uv_config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="on", log_config=None, access_log=False,
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=20,
     )
     ready = asyncio.Event()
-    server = MobuServer(
+    server = _DemoServer(
         uv_config, app=app, path=config.path_prefix.rstrip("/"), on_ready=lambda _: ready.set()
     )
     serving = asyncio.create_task(server.serve())
     started = time.monotonic()
     final: dict[str, Any] = {}
     waiting = asyncio.create_task(ready.wait())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
+        await asyncio.wait({serving, waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if serving.done():
             serving.result()
             raise DemoError("the mobu server exited during startup")
-        prefix = config.path_prefix.rstrip("/")
-        echo(f"mobu API:    http://127.0.0.1:{port}{prefix}/flocks   (docs: {prefix}/docs)")
-        for part in contributions:
-            for note in part.notes:
-                echo(note)
-        echo("Press Ctrl-C to stop." if duration is None else f"Running for {duration:g}s.")
-        context: ProcessContext = app.state.context
+        if not stop.requested:
+            _announce(config, port, contributions, duration, echo)
         deadline = None if duration is None else started + duration
-        while not serving.done():
+        while not serving.done() and not stop.requested:
             wait = interval if deadline is None else min(interval, deadline - time.monotonic())
             if wait <= 0:
                 break
-            await asyncio.wait({serving}, timeout=wait)
-            if not serving.done():
-                echo(_table(context, started))
-        final = {s.name: s.model_dump(mode="json") for s in context.manager.summarize_flocks()}
-        echo("Stopping mobu (every monkey deletes its lab)...")
+            await asyncio.wait(
+                {serving, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not serving.done() and not stop.requested:
+                current = app_context(app)
+                if current is not None:
+                    echo(_table(current, started))
+        if stop.requested:
+            log(f"Stop requested ({stop.reason}).")
+        context = app_context(app)
+        if context is not None:
+            final = {s.name: s.model_dump(mode="json") for s in context.manager.summarize_flocks()}
+        log("Stopping mobu (every monkey deletes its lab)...")
     finally:
+        waiting.cancel()
+        stopping.cancel()
         server.should_exit = True
+        context = app_context(app)
+        if context is not None:
+            context.begin_shutdown()
         await serving
     return final
+
+
+def _announce(
+    config: Config,
+    port: int,
+    contributions: list[DemoContribution],
+    duration: float | None,
+    echo: Echo,
+) -> None:
+    prefix = config.path_prefix.rstrip("/")
+    echo(f"mobu API:    http://127.0.0.1:{port}{prefix}/flocks   (docs: {prefix}/docs)")
+    for part in contributions:
+        for note in part.notes:
+            echo(note)
+    echo("Press Ctrl-C to stop." if duration is None else f"Running for {duration:g}s.")

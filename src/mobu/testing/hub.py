@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -27,6 +28,7 @@ __all__ = [
     "HubUnavailableError",
     "LocalHub",
     "LocalJupyterServer",
+    "SpawnHook",
     "find_configurable_http_proxy",
     "free_port",
 ]
@@ -43,6 +45,12 @@ _ws.WebSocketProtocol13.start_pinging = _start_pinging
 from {module} import main
 sys.exit(main())
 '''
+
+
+SpawnHook = Callable[[int, str], None]
+"""Called with the PID and a label of each process a launcher spawns, right after the spawn.
+
+It may raise to abandon the start (the launcher then stops what it started)."""
 
 
 class HubUnavailableError(RuntimeError):
@@ -79,10 +87,13 @@ def find_configurable_http_proxy() -> str | None:
 class _Launched:
     """A server process in its own process group, with its log and temporary directory."""
 
-    def __init__(self, prefix: str) -> None:
+    label = "server"
+
+    def __init__(self, prefix: str, on_spawn: SpawnHook | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._on_spawn = on_spawn
 
     @property
     def log_path(self) -> Path:
@@ -99,6 +110,8 @@ class _Launched:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if self._on_spawn is not None:
+            self._on_spawn(self.proc.pid, self.label)
 
     def log_tail(self, size: int = 3000) -> str:
         """The end of the server log."""
@@ -192,10 +205,16 @@ class LocalJupyterServer(_Launched):
         URL prefix of the server (e.g. ``/js/``).
     nodelay
         Serve websockets with TCP_NODELAY (removes the ~40 ms Nagle floor per execution).
+    on_spawn
+        Told the PID of the server as soon as it is spawned.
     """
 
-    def __init__(self, *, base_url: str = "/", nodelay: bool = False) -> None:
-        super().__init__("mobu-jupyter-server-")
+    label = "jupyter server"
+
+    def __init__(
+        self, *, base_url: str = "/", nodelay: bool = False, on_spawn: SpawnHook | None = None
+    ) -> None:
+        super().__init__("mobu-jupyter-server-", on_spawn)
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.base_path = base_url if base_url.endswith("/") else base_url + "/"
@@ -232,9 +251,7 @@ class LocalJupyterServer(_Launched):
         if os.geteuid() == 0:
             argv.append("--allow-root")
         self._spawn(argv, env)
-        self._wait_ready(
-            f"{self.url}api/status", {"Authorization": f"token {self.token}"}, timeout
-        )
+        self._wait_ready(f"{self.url}api/status", {"Authorization": f"token {self.token}"}, timeout)
 
 
 class LocalHub(_Launched):
@@ -252,7 +269,12 @@ class LocalHub(_Launched):
         Serve JupyterLab's UI (``/lab``) as default URL when it is installed.
     extra_config
         Python appended to the generated ``jupyterhub_config.py``.
+    on_spawn
+        Told the PID of the hub as soon as it is spawned (the hub then spawns the proxy and
+        the user servers, each in its own session).
     """
+
+    label = "jupyterhub"
 
     def __init__(
         self,
@@ -262,13 +284,14 @@ class LocalHub(_Launched):
         nodelay: bool = False,
         lab: bool = False,
         extra_config: str = "",
+        on_spawn: SpawnHook | None = None,
     ) -> None:
-        super().__init__("mobu-jupyterhub-")
         proxy = chp or find_configurable_http_proxy()
         if proxy is None:
             raise HubUnavailableError(
                 "npm configurable-http-proxy is not installed (run scripts/install/jupyter.sh)"
             )
+        super().__init__("mobu-jupyterhub-", on_spawn)
         self.chp = proxy
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -286,7 +309,8 @@ class LocalHub(_Launched):
             else [str(bindir / "jupyterhub-singleuser")]
         )
         default_url = "/lab" if self.lab else "/tree"
-        return f"""
+        return (
+            f"""
 c = get_config()  # noqa
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = {self.port}
@@ -316,7 +340,9 @@ c.JupyterHub.load_roles = [{{
     "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "list:users",
                "read:users"],
 }}]
-""" + self.extra_config
+"""
+            + self.extra_config
+        )
 
     def start(self, timeout: float = 90.0) -> None:
         """Write the configuration, start the hub and wait until its API answers."""

@@ -24,6 +24,7 @@ from mobu.testing.dachs.processes import (
     PG_PORT,
     DachsError,
     ProcessGroup,
+    SpawnHook,
     free_port,
     pg_bindir,
     service_accounts,
@@ -74,8 +75,13 @@ def _key(rows: int) -> str:
     return digest.hexdigest()[:12]
 
 
-def prepared_template(base: Path, rows: int, deadline: float) -> Path:
-    """Return the template directory for ``rows`` rows, building it first if needed."""
+def prepared_template(
+    base: Path, rows: int, deadline: float, on_spawn: SpawnHook | None = None
+) -> Path:
+    """Return the template directory for ``rows`` rows, building it first if needed.
+
+    ``on_spawn`` is told each process the build spawns.
+    """
     target = base / f"template-{_key(rows)}"
     if (target / "ready").exists():
         return target
@@ -88,7 +94,7 @@ def prepared_template(base: Path, rows: int, deadline: float) -> Path:
         build = base / f"build-{os.getpid()}-{secrets.token_hex(3)}"
         build.mkdir(mode=0o755)
         try:
-            _build(build, rows, deadline)
+            _build(build, rows, deadline, on_spawn)
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
             raise
@@ -97,11 +103,11 @@ def prepared_template(base: Path, rows: int, deadline: float) -> Path:
     return target
 
 
-def _build(directory: Path, rows: int, deadline: float) -> None:
+def _build(directory: Path, rows: int, deadline: float, on_spawn: SpawnHook | None) -> None:
     pg, dachs = service_accounts()
     bindir = pg_bindir()
     assert bindir is not None
-    group = ProcessGroup(directory)
+    group = ProcessGroup(directory, on_spawn=on_spawn)
     password = secrets.token_urlsafe(16)
     try:
         data = directory / "pgdata"

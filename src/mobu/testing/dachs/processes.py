@@ -9,15 +9,19 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mobu.testing.processtree import descendants, terminate
 
 __all__ = [
     "PG_PORT",
     "Account",
     "DachsError",
     "ProcessGroup",
+    "SpawnHook",
     "free_port",
     "pg_bindir",
     "reap_stale",
@@ -30,6 +34,10 @@ PG_PORT = 5432
 
 _STOP_TIMEOUT = 15.0
 _STEP_TIMEOUT = 300.0
+
+
+SpawnHook = Callable[[int, str], None]
+"""Called with the PID and a label of each child right after it is spawned (may raise to abort)."""
 
 
 class DachsError(RuntimeError):
@@ -120,10 +128,14 @@ def service_accounts() -> tuple[Account, Account]:
 
 @dataclass
 class ProcessGroup:
-    """The processes started for one directory; each in its own session, recorded in ``pids``."""
+    """The processes started for one directory; each in its own session, recorded in ``pids``.
+
+    ``on_spawn`` is told every child (servers and setup commands) as soon as it is spawned.
+    """
 
     directory: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    on_spawn: SpawnHook | None = None
 
     def spawn(
         self, account: Account, argv: list[str], env: dict[str, str], log: str
@@ -145,6 +157,8 @@ class ProcessGroup:
         self.processes.append(process)
         with (self.directory / "pids").open("a") as pids:
             pids.write(f"{process.pid}\n")
+        if self.on_spawn is not None:
+            self.on_spawn(process.pid, Path(log).stem)
         return process
 
     def run(self, account: Account, argv: list[str], env: dict[str, str], step: str) -> None:
@@ -153,21 +167,26 @@ class ProcessGroup:
         with logfile.open("ab") as out:
             out.write(f"$ {' '.join(argv)}\n".encode())
             out.flush()
-            result = subprocess.run(
+            with subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=account.env(env),
                 cwd=self.directory,
-                check=False,
-                timeout=_STEP_TIMEOUT,
                 user=account.uid,
                 group=account.gid,
                 extra_groups=account.extra_groups,
-            )
-        if result.returncode != 0:
-            raise DachsError(f"{step} failed (exit {result.returncode}):\n{tail(logfile)}")
+            ) as process:
+                try:
+                    if self.on_spawn is not None:
+                        self.on_spawn(process.pid, step)
+                    returncode = process.wait(timeout=_STEP_TIMEOUT)
+                except BaseException:
+                    process.kill()
+                    raise
+        if returncode != 0:
+            raise DachsError(f"{step} failed (exit {returncode}):\n{tail(logfile)}")
 
     def start_postgres(self, account: Account, deadline: float) -> Path:
         """Start PostgreSQL on ``pgdata`` with its socket in ``pgsocket``; wait until ready."""
@@ -213,9 +232,15 @@ class ProcessGroup:
         self.processes.remove(process)
 
     def stop(self) -> None:
-        """Stop every process, newest first: SIGINT to its group, then SIGKILL."""
+        """Stop every process, newest first: SIGINT to its group, then SIGKILL.
+
+        Descendants that outlive their parent are stopped the same way: DaCHS runs each async
+        TAP job in a ``dachs`` process that calls ``setsid`` so as to survive a server restart.
+        """
         for process in reversed(self.processes):
+            family = descendants(process.pid)
             _terminate(process)
+            terminate(family, _STOP_TIMEOUT, first_signal=signal.SIGINT)
         self.processes.clear()
         with suppress(OSError):
             (self.directory / "pids").unlink()

@@ -33,6 +33,7 @@ from mobu.testing.dachs.prepare import gavo_env, prepared_template, settings_tex
 from mobu.testing.dachs.processes import (
     DachsError,
     ProcessGroup,
+    SpawnHook,
     free_port,
     pg_bindir,
     reap_stale,
@@ -112,6 +113,7 @@ class DachsServer:
         timeout: float = 180.0,
         warm_up: bool = True,
         keep: bool = False,
+        on_spawn: SpawnHook | None = None,
     ) -> Self:
         """Start PostgreSQL and DaCHS with the synthetic data and wait until TAP answers.
 
@@ -128,6 +130,9 @@ class DachsServer:
             that loads everything.
         keep
             Keep the directory after :meth:`stop` (to read the logs).
+        on_spawn
+            Told the PID of each process (PostgreSQL, DaCHS, setup commands) as soon as it is
+            spawned; if it raises, the start stops what it started and raises that.
 
         Raises
         ------
@@ -141,10 +146,11 @@ class DachsServer:
         base = base_dir or default_base_dir()
         base.mkdir(parents=True, exist_ok=True)
         reap_stale(base)
-        template = prepared_template(base, rows, deadline)
+        template = prepared_template(base, rows, deadline, on_spawn)
         directory = base / f"run-{os.getpid()}-{secrets.token_hex(3)}"
         directory.mkdir(mode=0o755)
         server = cls(url="", directory=directory, rows=rows, _keep=keep)
+        server._group.on_spawn = on_spawn
         try:
             server._launch(template, deadline, warm_up=warm_up)
         except BaseException:
