@@ -171,7 +171,16 @@ class DemoRun:
             helper.wait(timeout=EXIT_BOUND)
         for thread in self._readers:
             thread.join(timeout=EXIT_BOUND)
+        self._close_pipes()
         return code
+
+    def _close_pipes(self) -> None:
+        """Close the read ends of every pipe (the readers have seen their end by now)."""
+        for popen in [self.proc, *self.helpers]:
+            for stream in (popen.stdout, popen.stderr):
+                if stream is not None and not stream.closed:
+                    with suppress(OSError):
+                        stream.close()
 
     def leftovers(self) -> list[psutil.Process]:
         """Processes of the demo still running after it exited (reaps the dead ones).
@@ -218,6 +227,9 @@ class DemoRun:
         for popen in [self.proc, *self.helpers]:
             popen.kill()
             popen.wait(timeout=EXIT_BOUND)
+        for thread in self._readers:
+            thread.join(timeout=EXIT_BOUND)
+        self._close_pipes()
         processes = self.leftovers()
         for process in processes:
             with suppress(psutil.Error, ProcessLookupError, PermissionError):
