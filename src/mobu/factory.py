@@ -58,6 +58,8 @@ class ProcessContext:
             metrics=config.metrics,
             sinks=config.events,
             environment_name=config.discovery.environment_name,
+            summaries=lambda: self.manager.summarize_flocks(),
+            http_client=lambda: self.services.http_client,
         )
         self.repo_cache = RepoCache(logger)
         self.services.provide("repo_cache", self.repo_cache)

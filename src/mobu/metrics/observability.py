@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import httpx
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from structlog.typing import FilteringBoundLogger
@@ -13,6 +14,7 @@ from mobu.alerts import AlertsConfig, ApiErrorReporter, SentryReporter, SlackAle
 from mobu.events import Events
 from mobu.metrics.config import MetricsConfig
 from mobu.metrics.prometheus import MobuMetrics
+from mobu.models.flock import FlockSummary
 from mobu.services.alerts import Reporters
 from mobu.services.manager import FlockManager
 from mobu.services.stats import StatsCollector
@@ -39,6 +41,10 @@ class Observability:
         The ``alerts:``, ``metrics:`` and ``events:`` sections.
     environment_name
         Name of the environment, for the Slack status summary.
+    summaries
+        Returns the summaries of the flocks, for the Slack status summary.
+    http_client
+        Returns the shared httpx client (called only when Slack is configured).
     """
 
     def __init__(
@@ -51,6 +57,8 @@ class Observability:
         metrics: MetricsConfig | None = None,
         sinks: EventsConfig | None = None,
         environment_name: str | None = None,
+        summaries: Callable[[], list[FlockSummary]],
+        http_client: Callable[[], httpx.AsyncClient],
     ) -> None:
         alerts = alerts or AlertsConfig()
         metrics = metrics or MetricsConfig()
@@ -68,7 +76,11 @@ class Observability:
         self.slack: SlackAlerter | None = None
         if alerts.slack is not None:
             self.slack = SlackAlerter(
-                alerts.slack, logger=logger, environment_name=environment_name
+                alerts.slack,
+                http_client=http_client(),
+                summaries=summaries,
+                logger=logger,
+                environment_name=environment_name,
             )
             reporters.add(self.slack)
             events.add_sink(self.slack)
@@ -88,8 +100,6 @@ class Observability:
         """Let metrics and the status summary read the flocks of ``manager``."""
         if self.metrics is not None:
             self.metrics.bind(manager, self.sinks, self._alert_metrics)
-        if self.slack is not None:
-            self.slack.bind(manager)
 
     def _alert_metrics(self) -> Iterator[Metric]:
         alerts = CounterMetricFamily(
