@@ -40,6 +40,18 @@ MOVED_NAMES = [
     ("mobu.cli.serve", "run_server", "mobu.server"),
     ("mobu.services.notebooks", "CollectionRule", "mobu.models.repo"),
     ("mobu.services.notebooks", "RepoConfig", "mobu.models.repo"),
+    ("mobu.events", "EmptyLoopExecution", "mobu.services.business.empty"),
+    ("mobu.events", "MusterExecution", "mobu.services.business.muster"),
+    ("mobu.events", "TapQuery", "mobu.services.business.tap"),
+    ("mobu.events", "SIAQuery", "mobu.services.business.siaquerysetrunner"),
+    ("mobu.events", "GitLfsCheck", "mobu.services.business.gitlfs"),
+    ("mobu.events", "NotebookBase", "mobu.services.business.notebookrunner"),
+    ("mobu.events", "NotebookExecution", "mobu.services.business.notebookrunner"),
+    ("mobu.events", "NotebookCellExecution", "mobu.services.business.notebookrunner"),
+    ("mobu.events", "NubladoPythonExecution", "mobu.services.business.nubladopythonloop"),
+    ("mobu.events", "NubladoSpawnLab", "mobu.services.business.labsession"),
+    ("mobu.events", "NubladoDeleteLab", "mobu.services.business.labsession"),
+    ("mobu.services.business.nublado", "NubladoError", "mobu.services.business.labsession"),
 ]
 
 

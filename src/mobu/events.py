@@ -1,10 +1,11 @@
 """Typed event publishers.
 
-Every business publishes what it measured through :class:`Events`. Publishing is synchronous and
-cheap: each event is handed to every configured :class:`EventSink`, and a sink that does I/O must
-queue it (see :mod:`mobu.sinks` for the bounded queues) so that a slow backend never slows
-a monkey. ``Events()`` with no arguments records into memory, which tests and library users can read
-back through :attr:`Events.recorder`.
+Every business publishes what it measured through a publisher it gets from :class:`Events`, for
+an event model declared in its own module (a :class:`BusinessEvent` or :class:`TimedEvent`).
+Publishing is synchronous and cheap: each event is handed to every configured :class:`EventSink`,
+and a sink that does I/O must queue it (see :mod:`mobu.sinks` for the bounded queues) so that a
+slow backend never slows a monkey. ``Events()`` with no arguments records into memory, which tests
+and library users can read back through :attr:`Events.recorder`.
 """
 
 from __future__ import annotations
@@ -13,27 +14,18 @@ import asyncio
 from collections import deque
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "EmptyLoopExecution",
+    "BusinessEvent",
     "EventBase",
     "EventPublisher",
     "EventRecorder",
     "EventSink",
     "Events",
-    "GitLfsCheck",
-    "MusterExecution",
-    "NotebookBase",
-    "NotebookCellExecution",
-    "NotebookExecution",
-    "NubladoDeleteLab",
-    "NubladoPythonExecution",
-    "NubladoSpawnLab",
-    "SIAQuery",
-    "TapQuery",
+    "TimedEvent",
 ]
 
 
@@ -47,82 +39,16 @@ class EventBase(BaseModel):
     business: str = Field(..., description="Type of business")
 
 
-class EmptyLoopExecution(EventBase):
-    """One iteration of EmptyLoop."""
+class BusinessEvent(EventBase):
+    """Base of the events a business publishes about one operation: did it succeed."""
 
-    success: bool
-
-
-class MusterExecution(EventBase):
-    """One run of the Muster ingress checks."""
-
-    success: bool
-    duration: timedelta | None = None
+    success: bool = Field(..., description="Whether the operation succeeded")
 
 
-class TapQuery(EventBase):
-    """One TAP query."""
+class TimedEvent(BusinessEvent):
+    """A :class:`BusinessEvent` that also says how long the operation took."""
 
-    success: bool
-    duration: timedelta | None = None
-    sync: bool
-
-
-class SIAQuery(EventBase):
-    """One SIA query."""
-
-    success: bool
-    duration: timedelta | None = None
-
-
-class GitLfsCheck(EventBase):
-    """One push/pull round trip through git-lfs."""
-
-    success: bool
-    duration: timedelta | None = None
-
-
-class NotebookBase(EventBase):
-    """Fields of notebook events."""
-
-    notebook: str
-    repo: str
-    repo_ref: str
-    repo_hash: str
-    success: bool
-    duration: timedelta | None = None
-
-
-class NotebookExecution(NotebookBase):
-    """One whole notebook."""
-
-
-class NotebookCellExecution(NotebookBase):
-    """One cell of a notebook."""
-
-    cell_id: str
-
-
-class NubladoPythonExecution(EventBase):
-    """One execution of code in a lab."""
-
-    success: bool
-    duration: timedelta | None = None
-    code: str
-
-
-class NubladoSpawnLab(EventBase):
-    """One lab spawn."""
-
-    success: bool
-    duration: timedelta | None = None
-
-
-class NubladoDeleteLab(EventBase):
-    """One lab deletion."""
-
-    success: bool
-    duration: timedelta | None = None
+    duration: timedelta | None = Field(None, description="How long it took; null if unknown")
 
 
 E = TypeVar("E", bound=EventBase)
@@ -188,10 +114,11 @@ class EventPublisher(Generic[E]):
 
 
 class Events:
-    """All event publishers of the process.
+    """The publisher registry of the process, and the fan-out to its sinks.
 
-    The events of the reference are attributes; a business that defines a new event type gets its
-    publisher with :meth:`publisher` from its own module, so nothing here changes for it.
+    Each business declares its event models in its own module and gets their publishers with
+    :meth:`publisher` (``events.publisher("tap_query", TapQuery)``), so nothing here knows any
+    business. One name has one model: asking again returns the same publisher.
     """
 
     def __init__(self, sinks: Iterable[EventSink] | None = None) -> None:
@@ -201,21 +128,7 @@ class Events:
             self._sinks: list[EventSink] = [self.recorder]
         else:
             self._sinks = list(sinks)
-        self._publishers: dict[str, EventPublisher[EventBase]] = {}
-        self.empty_loop = self.publisher("empty_loop", EmptyLoopExecution)
-        self.muster = self.publisher("muster", MusterExecution)
-        self.tap_query = self.publisher("tap_query", TapQuery)
-        self.sia_query = self.publisher("sia_query", SIAQuery)
-        self.git_lfs_check = self.publisher("git_lfs_check", GitLfsCheck)
-        self.notebook_execution = self.publisher("notebook_execution", NotebookExecution)
-        self.notebook_cell_execution = self.publisher(
-            "notebook_cell_execution", NotebookCellExecution
-        )
-        self.nublado_python_execution = self.publisher(
-            "nublado_python_execution", NubladoPythonExecution
-        )
-        self.nublado_spawn_lab = self.publisher("nublado_spawn_lab", NubladoSpawnLab)
-        self.nublado_delete_lab = self.publisher("nublado_delete_lab", NubladoDeleteLab)
+        self._publishers: dict[str, EventPublisher[Any]] = {}
 
     def add_sink(self, sink: EventSink) -> None:
         """Send every later event to ``sink`` too."""
@@ -231,9 +144,9 @@ class Events:
         if existing is not None:
             if existing.model is not model:
                 raise ValueError(f"event {name} is already published as {existing.model.__name__}")
-            return existing  # type: ignore[return-value]
+            return existing
         publisher = EventPublisher(name, model, self)
-        self._publishers[name] = publisher  # type: ignore[assignment]
+        self._publishers[name] = publisher
         return publisher
 
     def dispatch(self, name: str, payload: EventBase) -> None:

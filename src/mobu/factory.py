@@ -119,6 +119,7 @@ class ProcessContext:
             metrics=config.metrics,
             sinks=config.events,
             environment_name=config.discovery.environment_name,
+            http_client=lambda: self.services.http_client,
         )
         self._life = _Lifecycle()
 

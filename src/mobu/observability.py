@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 
+import httpx
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from structlog.typing import FilteringBoundLogger
@@ -50,6 +51,8 @@ class Observability:
         The ``alerts:``, ``metrics:`` and ``events:`` sections.
     environment_name
         Name of the environment, for the Slack status summary.
+    http_client
+        Returns the shared httpx client (called only when Slack is configured).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Observability:
         metrics: MetricsConfig | None = None,
         sinks: EventsConfig | None = None,
         environment_name: str | None = None,
+        http_client: Callable[[], httpx.AsyncClient],
     ) -> None:
         alerts = alerts or AlertsConfig()
         metrics = metrics or MetricsConfig()
@@ -75,9 +79,10 @@ class Observability:
         if alerts.slack is not None:
             self.slack = SlackAlerter(
                 alerts.slack,
+                http_client=http_client(),
+                summaries=summaries,
                 logger=logger,
                 environment_name=environment_name,
-                summaries=summaries,
             )
         self.sentry: SentryReporter | None = None
         if alerts.sentry is not None:

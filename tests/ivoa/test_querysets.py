@@ -15,16 +15,17 @@ from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
 from mobu.discovery import Discovery
-from mobu.events import Events, SIAQuery, TapQuery
+from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.querysets import SHIPPED_ONLY, QuerySetLocator
 from mobu.services.business.siaquerysetrunner import (
     SIAClientError,
+    SIAQuery,
     SIAQueryError,
     SIAQuerySetRunner,
     SIAQuerySetRunnerOptions,
 )
-from mobu.services.business.tap import TAPClientError
+from mobu.services.business.tap import TAPClientError, TapQuery
 from mobu.services.business.tapquerysetrunner import (
     QuerySet,
     TAPQuerySetRunner,

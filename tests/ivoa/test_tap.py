@@ -11,9 +11,9 @@ from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
 from mobu.discovery import Discovery
-from mobu.events import Events, TapQuery
+from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
-from mobu.services.business.tap import TAPClientError, TAPQueryError
+from mobu.services.business.tap import TAPClientError, TapQuery, TAPQueryError
 from mobu.services.business.tapqueryrunner import TAPQueryRunner, TAPQueryRunnerOptions
 from mobu.testing.dachs import DachsServer
 

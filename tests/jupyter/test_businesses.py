@@ -8,8 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mobu.events import EventBase, NotebookExecution, NubladoPythonExecution
-from mobu.services.business.notebookrunner import NotebookCellFailure, NotebookFailure
+from mobu.events import EventBase
+from mobu.services.business.notebookrunner import (
+    NotebookCellFailure,
+    NotebookExecution,
+    NotebookFailure,
+)
+from mobu.services.business.nubladopythonloop import NubladoPythonExecution
 from mobu.storage.jupyter import HubClient
 from mobu.testing.hub import LocalHub
 from tests.jupyter.conftest import commit_file, make_git_repo, needs_hub, remember_processes

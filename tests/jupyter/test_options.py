@@ -18,8 +18,8 @@ from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.business.nublado import NubladoPythonLoopOptions
 from mobu.models.user import AuthenticatedUser
 from mobu.registry import default_registry
+from mobu.services.business.labsession import NubladoError
 from mobu.services.business.notebookrunnerlist import NotebookRunnerList
-from mobu.services.business.nublado import NubladoError
 from mobu.services.business.nubladopythonloop import NubladoPythonLoop
 from mobu.services.notebooks import NotebookRepositoryError
 from mobu.services.repo import RepoCache

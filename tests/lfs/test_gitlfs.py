@@ -13,13 +13,13 @@ from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts.reporting import Reporters
-from mobu.events import Events, GitLfsCheck
+from mobu.events import Events
 from mobu.models.business.config import BusinessConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
-from mobu.services.business.gitlfs import GitLFS, GitLFSError, GitLFSOptions
+from mobu.services.business.gitlfs import GitLFS, GitLfsCheck, GitLFSError, GitLFSOptions
 from mobu.services.resources import BusinessServices
 from mobu.storage.git import GitCommandError
 from mobu.testing.lfs import LfsServers, lfs_unavailable_reason

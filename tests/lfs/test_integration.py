@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from mobu.config import Config
-from mobu.events import Events, GitLfsCheck
+from mobu.events import Events
 from mobu.factory import ProcessContext
 from mobu.models.flock import FlockConfig
 from mobu.models.solitary import SolitaryConfig
 from mobu.services.builder import null_logger
+from mobu.services.business.gitlfs import GitLfsCheck
 from mobu.services.solitary import run_solitary
 from mobu.testing.lfs import LfsServers, lfs_unavailable_reason
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from mobu.config import Config
-from mobu.events import Events, MusterExecution
+from mobu.events import Events
 from mobu.factory import ProcessContext
 from mobu.models.flock import FlockConfig
 from mobu.services.builder import null_logger
+from mobu.services.business.muster import MusterExecution
 from mobu.testing.muster import MusterIdentity, run_muster_server
 
 BOUND = 60.0

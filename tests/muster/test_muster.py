@@ -19,13 +19,19 @@ from structlog.testing import CapturingLogger
 
 from mobu.alerts.reporting import Reporters
 from mobu.discovery import Discovery, DiscoveryConfig
-from mobu.events import Events, MusterExecution
+from mobu.events import Events
 from mobu.models.business.config import BusinessConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder, null_logger
-from mobu.services.business.muster import Muster, MusterError, MusterOptions, MusterWebError
+from mobu.services.business.muster import (
+    Muster,
+    MusterError,
+    MusterExecution,
+    MusterOptions,
+    MusterWebError,
+)
 from mobu.services.resources import BusinessServices
 from mobu.testing.muster import RULES, run_muster_server
 from tests.support.stopping import PATIENT_GRACE

@@ -18,13 +18,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from mobu.config import Config
-from mobu.events import EmptyLoopExecution, Events, TapQuery
+from mobu.events import Events
 from mobu.factory import ProcessContext
 from mobu.main import create_app
 from mobu.metrics import LagMonitor, MetricsConfig, MobuMetrics
 from mobu.models.flock import FlockSummary
 from mobu.models.monkey import MonkeyState
 from mobu.services.builder import null_logger
+from mobu.services.business.empty import EmptyLoopExecution
+from mobu.services.business.tap import TapQuery
 from mobu.services.stats import StatsCollector
 from mobu.testing.prometheus import prometheus_binary, run_prometheus
 from tests.observability.conftest import flock, obs_registry, process

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 
+from mobu.alerts.config import SlackConfig
 from mobu.alerts.messages import format_status, success_percent
+from mobu.alerts.slack import SlackWebhook
 from mobu.config import Config
 from mobu.events import Events
 from mobu.factory import ProcessContext
@@ -190,3 +192,19 @@ async def test_uncaught_api_error_reported(receiver: Receiver) -> None:
         ":x: Uncaught exception in the mobu API: GET /boom: RuntimeError: kaboom with <redacted>"
     )
     assert TOKEN not in str(message)
+
+
+async def test_webhook_queue_drops_beyond_its_size(receiver: Receiver) -> None:
+    """The transport drops and counts messages beyond queue_size, posts the rest in order."""
+    config = SlackConfig(webhook=receiver.webhook, queue_size=2)
+    async with httpx.AsyncClient() as shared:
+        webhook = SlackWebhook(config, http_client=shared, logger=null_logger())
+        for number in range(5):
+            webhook.post({"text": f"message {number}"})
+        assert webhook.dropped == 3
+        webhook.start()
+        await webhook.flush()
+        await webhook.aclose()
+        assert not shared.is_closed
+    assert [m["text"] for m in receiver.slack] == ["message 0", "message 1"]
+    assert (webhook.sent, webhook.failed) == (2, 0)

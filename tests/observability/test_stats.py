@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 
 from mobu.cli.statistics import statistics_table
-from mobu.events import Events, TapQuery
+from mobu.events import Events
 from mobu.models.flock import FlockSummary
+from mobu.services.business.tap import TapQuery
 from mobu.services.stats import LogHistogram, StatsCollector, Tally, WindowedTally
 from tests.observability.conftest import flock, process
 from tests.support.target import Target

@@ -9,12 +9,21 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SerializationInfo, field_serializer, field_validator
 
-from mobu.models.business.nublado import MAX_EXECUTIONS, NubladoBusinessOptions
+from mobu.models.business.nublado import (
+    MAX_EXECUTIONS,
+    NubladoBusinessData,
+    NubladoBusinessOptions,
+)
 from mobu.models.repo import CollectionRule
 from mobu.models.secrets import serialize_secret_url
 from mobu.models.timedelta import HumanTimedelta
 
-__all__ = ["NotebookRunnerCountingOptions", "NotebookRunnerOptions", "check_repo_url"]
+__all__ = [
+    "NotebookRunnerCountingOptions",
+    "NotebookRunnerData",
+    "NotebookRunnerOptions",
+    "check_repo_url",
+]
 
 _URL_SCHEMES = ("http", "https", "ssh", "git", "file")
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$")
@@ -105,3 +114,10 @@ class NotebookRunnerCountingOptions(NotebookRunnerOptions):
         le=MAX_EXECUTIONS,
         description="Notebooks run per lab session",
     )
+
+
+class NotebookRunnerData(NubladoBusinessData):
+    """Status of a notebook runner: the lab's, plus the notebook and code it is running."""
+
+    notebook: str | None = Field(None, description="Name of the notebook being run")
+    running_code: str | None = Field(None, description="Code of the cell being run")

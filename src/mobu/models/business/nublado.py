@@ -7,11 +7,12 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mobu.models.business.base import BusinessOptions
+from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 
 __all__ = [
     "MAX_EXECUTIONS",
+    "NubladoBusinessData",
     "NubladoBusinessOptions",
     "NubladoImage",
     "NubladoPythonLoopOptions",
@@ -147,4 +148,17 @@ class NubladoPythonLoopOptions(NubladoBusinessOptions):
         ge=1,
         le=MAX_EXECUTIONS,
         description="Executions per lab session before the lab is recycled",
+    )
+
+
+class NubladoBusinessData(BusinessData):
+    """Status of a business that runs code in a lab: where its lab runs and its last timings."""
+
+    image: dict[str, str | None] | None = Field(
+        None, description="Reference and description of the lab's image, once known"
+    )
+    node: str | None = Field(None, description="Node the lab runs on, once known")
+    phase: str | None = Field(None, description="Current (or last) phase of the lab cycle")
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="Last duration (seconds) of each phase"
     )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
-from mobu.events import EmptyLoopExecution
+from mobu.events import BusinessEvent, Events
 from mobu.models.business.base import BusinessOptions
+from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
 
-__all__ = ["EmptyLoop"]
+__all__ = ["EmptyLoop", "EmptyLoopExecution"]
+
+
+class EmptyLoopExecution(BusinessEvent):
+    """``empty_loop``: one iteration of EmptyLoop."""
 
 
 class EmptyLoop(Business[BusinessOptions]):
@@ -16,8 +22,20 @@ class EmptyLoop(Business[BusinessOptions]):
 
     options_model = BusinessOptions
 
+    def __init__(
+        self,
+        *,
+        options: BusinessOptions,
+        user: AuthenticatedUser,
+        events: Events,
+        logger: FilteringBoundLogger,
+        flock: str | None,
+    ) -> None:
+        super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
+        self._executions = events.publisher("empty_loop", EmptyLoopExecution)
+
     @override
     async def execute(self) -> None:
-        await self.events.empty_loop.publish(
+        await self._executions.publish(
             EmptyLoopExecution(**self.common_event_attrs(), success=True)
         )

@@ -22,7 +22,7 @@ from pydantic import Field
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
-from mobu.events import Events, GitLfsCheck
+from mobu.events import Events, TimedEvent
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.secrets import SecretAnyHttpUrl, mask_url
@@ -31,7 +31,7 @@ from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
 from mobu.storage.git import GitCommandError, GitRunner
 
-__all__ = ["GitLFS", "GitLFSError", "GitLFSOptions"]
+__all__ = ["GitLFS", "GitLFSError", "GitLFSOptions", "GitLfsCheck"]
 
 POINTER_HEADER = "version https://git-lfs.github.com/spec/v1"
 """First line of every LFS pointer file."""
@@ -86,6 +86,10 @@ class GitLFSOptions(BusinessOptions):
     )
 
 
+class GitLfsCheck(TimedEvent):
+    """``git_lfs_check``: one push/pull round trip through git-lfs."""
+
+
 class GitLFSError(BusinessError):
     """A Git LFS check found something wrong (beyond a failing git command)."""
 
@@ -107,6 +111,7 @@ class GitLFS(Business[GitLFSOptions]):
         super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
         self.git = GitRunner(timeout=options.git_timeout, secrets=self.secrets(), logger=logger)
         self._timings: dict[str, float] = {}
+        self._checks = events.publisher("git_lfs_check", GitLfsCheck)
         self._last_duration: float | None = None
         self._last_error: str | None = None
 
@@ -173,7 +178,28 @@ class GitLFS(Business[GitLFSOptions]):
                 "commit", "-q", "-m", "Add git-lfs tracked assets", cwd=checkout, home=home
             )
 
-        credentials = workdir / ".git_credentials"
+        await self._push(checkout, home, workdir / ".git_credentials")
+
+        async with self._step("verify origin contents"):
+            await self._verify_origin(origin, home, asset, content)
+
+        async with self._step("create clone repo with asset"):
+            await self.git.run("lfs", "install", "--skip-repo", cwd=workdir, home=home)
+            await self.git.run(
+                "clone", "-q", "--branch", "main", str(origin), str(clone), cwd=workdir, home=home
+            )
+
+        async with self._step("verify asset contents"):
+            got = (clone / asset).read_text(errors="replace")
+            if got != content:
+                raise GitLFSError(
+                    f"Cloned {asset} does not hold the pushed content: expected {content!r},"
+                    f" got {got[:200]!r} (the LFS server did not return the object)",
+                    lfs_read_url=mask_url(str(self.options.lfs_read_url)),
+                )
+
+    async def _push(self, checkout: Path, home: Path, credentials: Path) -> None:
+        """Push the checkout to the origin, with the token in ``credentials`` for the push only."""
         try:
             if self.user.token:
                 async with self._step("add git credentials"):
@@ -195,25 +221,7 @@ class GitLFS(Business[GitLFSOptions]):
                     ) from exc
         finally:
             async with self._step("remove git credentials"):
-                credentials.unlink(missing_ok=True)
-
-        async with self._step("verify origin contents"):
-            await self._verify_origin(origin, home, asset, content)
-
-        async with self._step("create clone repo with asset"):
-            await self.git.run("lfs", "install", "--skip-repo", cwd=workdir, home=home)
-            await self.git.run(
-                "clone", "-q", "--branch", "main", str(origin), str(clone), cwd=workdir, home=home
-            )
-
-        async with self._step("verify asset contents"):
-            got = (clone / asset).read_text(errors="replace")
-            if got != content:
-                raise GitLFSError(
-                    f"Cloned {asset} does not hold the pushed content: expected {content!r},"
-                    f" got {got[:200]!r} (the LFS server did not return the object)",
-                    lfs_read_url=mask_url(str(self.options.lfs_read_url)),
-                )
+                credentials.unlink(missing_ok=True)  # noqa: ASYNC240 - tiny, must run
 
     async def _add_credentials(self, checkout: Path, home: Path, credentials: Path) -> None:
         """Store the token for the write URL's host in a file only the credential helper reads."""
@@ -277,7 +285,7 @@ class GitLFS(Business[GitLFSOptions]):
             self.logger.debug("Git-LFS step finished", step=name, seconds=round(seconds, 3))
 
     async def _publish(self, *, success: bool, duration: float | None) -> None:
-        await self.events.git_lfs_check.publish(
+        await self._checks.publish(
             GitLfsCheck(
                 **self.common_event_attrs(),
                 success=success,

@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
-from mobu.events import EventBase, Events
+from mobu.events import Events, TimedEvent
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.secrets import SecretHttpUrl, SecretText, mask_url
@@ -101,11 +101,9 @@ class HTTPCheckOptions(BusinessOptions):
         return value
 
 
-class HttpCheckEvent(EventBase):
-    """One HTTP check."""
+class HttpCheckEvent(TimedEvent):
+    """``http_check``: one HTTP check."""
 
-    success: bool
-    duration: timedelta | None = None
     status_code: int | None = None
 
 

@@ -13,14 +13,14 @@ from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
 from mobu.discovery import Discovery, DiscoveryError
-from mobu.events import Events, MusterExecution
+from mobu.events import Events, TimedEvent
 from mobu.exceptions import BusinessError, redact
 from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
 
-__all__ = ["Muster", "MusterError", "MusterOptions", "MusterWebError"]
+__all__ = ["Muster", "MusterError", "MusterExecution", "MusterOptions", "MusterWebError"]
 
 RATE_LIMIT_HEADERS = {
     "x-ratelimit-limit": "1",
@@ -37,6 +37,10 @@ class MusterOptions(BusinessOptions):
     request_timeout: HumanTimedelta = Field(
         timedelta(seconds=30), description="Timeout of each HTTP request"
     )
+
+
+class MusterExecution(TimedEvent):
+    """``muster``: one run of the Muster ingress checks."""
 
 
 class MusterError(BusinessError):
@@ -82,6 +86,7 @@ class Muster(Business[MusterOptions]):
         super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
         self._discovery = discovery
         self._client = http_client
+        self._executions = events.publisher("muster", MusterExecution)
         self._base_url: str | None = None
         self._check: str | None = None
         self._last_failed_check: str | None = None
@@ -271,7 +276,7 @@ class Muster(Business[MusterOptions]):
         raise MusterError(message, check=self._check)
 
     async def _publish(self, *, success: bool, duration: float) -> None:
-        await self.events.muster.publish(
+        await self._executions.publish(
             MusterExecution(
                 **self.common_event_attrs(), success=success, duration=timedelta(seconds=duration)
             )

@@ -16,9 +16,8 @@ from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
 from mobu.discovery import Discovery
-from mobu.events import Events, NotebookCellExecution, NotebookExecution
-from mobu.models.business.base import BusinessData
-from mobu.models.business.notebookrunner import NotebookRunnerOptions
+from mobu.events import Events, TimedEvent
+from mobu.models.business.notebookrunner import NotebookRunnerData, NotebookRunnerOptions
 from mobu.models.secrets import mask_url
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.nublado import NubladoBusiness
@@ -32,7 +31,15 @@ from mobu.services.notebooks import (
 from mobu.services.repo import ClonedRepo, RepoCache
 from mobu.storage.jupyter import CodeExecutionError, JupyterError, LabClient, LabSession
 
-__all__ = ["NotebookCellError", "NotebookCellFailure", "NotebookFailure", "NotebookRunner"]
+__all__ = [
+    "NotebookBase",
+    "NotebookCellError",
+    "NotebookCellExecution",
+    "NotebookCellFailure",
+    "NotebookExecution",
+    "NotebookFailure",
+    "NotebookRunner",
+]
 
 T = TypeVar("T", bound=NotebookRunnerOptions)
 
@@ -45,6 +52,25 @@ class _NotebookAttrs(TypedDict):
     repo: str
     repo_ref: str
     repo_hash: str
+
+
+class NotebookBase(TimedEvent):
+    """Fields of the notebook events: which notebook of which repository."""
+
+    notebook: str
+    repo: str
+    repo_ref: str
+    repo_hash: str
+
+
+class NotebookExecution(NotebookBase):
+    """``notebook_execution``: one whole notebook."""
+
+
+class NotebookCellExecution(NotebookBase):
+    """``notebook_cell_execution``: one cell of a notebook."""
+
+    cell_id: str
 
 
 class NotebookCellFailure(NotebookCellExecution):
@@ -99,8 +125,13 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
         repo_cache: RepoCache,
     ) -> None:
         super().__init__(
-            options=options, user=user, events=events, logger=logger, flock=flock,
-            http_client=http_client, discovery=discovery,
+            options=options,
+            user=user,
+            events=events,
+            logger=logger,
+            flock=flock,
+            http_client=http_client,
+            discovery=discovery,
         )
         self.repo_cache = repo_cache
         self.repo: ClonedRepo | None = None
@@ -108,6 +139,8 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
         self.remaining: list[Path] = []
         self.notebook: Path | None = None
         self.running_code: str | None = None
+        self._notebooks = events.publisher("notebook_execution", NotebookExecution)
+        self._cells = events.publisher("notebook_cell_execution", NotebookCellExecution)
 
     @abstractmethod
     def iterations(self) -> Iterable[int]:
@@ -152,10 +185,15 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
             raise NotebookRepositoryError(
                 f"No runnable notebooks in {mask_url(repo.url)} at {repo.ref} after collection"
                 " rules and required_applications",
-                repo=mask_url(repo.url), repo_ref=repo.ref, phase="find_notebooks",
+                repo=mask_url(repo.url),
+                repo_ref=repo.ref,
+                phase="find_notebooks",
             )
         self.logger.info(
-            "Repository cloned and ready", repo=mask_url(repo.url), ref=repo.ref, hash=repo.hash,
+            "Repository cloned and ready",
+            repo=mask_url(repo.url),
+            ref=repo.ref,
+            hash=repo.hash,
             notebooks=len(self.notebooks),
         )
 
@@ -186,11 +224,12 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
         return str(self.remaining[-1]) if self.remaining else None
 
     @override
-    def dump(self) -> BusinessData:
-        data = super().dump()
-        data.notebook = None if self.notebook is None else self.notebook.name  # type: ignore[attr-defined]
-        data.running_code = self.running_code  # type: ignore[attr-defined]
-        return data
+    def dump(self) -> NotebookRunnerData:
+        return NotebookRunnerData(
+            **super().dump().model_dump(),
+            notebook=None if self.notebook is None else self.notebook.name,
+            running_code=self.running_code,
+        )
 
     # Running notebooks -----------------------------------------------------------------------
 
@@ -220,7 +259,8 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
         assert repo is not None
         self.notebook = notebook
         self.logger.info(
-            "Running notebook", notebook=str(notebook),
+            "Running notebook",
+            notebook=str(notebook),
             iteration=f"{iteration}/{self.total_label()}",
         )
         start = time.perf_counter()
@@ -236,27 +276,40 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
         except Exception as exc:
             if not self.stopping:
                 context = getattr(exc, "context", {})
-                await self.events.notebook_execution.publish(NotebookFailure(
-                    **self._notebook_attrs(notebook), success=False,
-                    duration=timedelta(seconds=time.perf_counter() - start),
-                    cell_id=context.get("cell_id"), cell_number=context.get("cell_number"),
-                    error=self.redact(str(context.get("error") or exc)),
-                ))
+                await self._notebooks.publish(
+                    NotebookFailure(
+                        **self._notebook_attrs(notebook),
+                        success=False,
+                        duration=timedelta(seconds=time.perf_counter() - start),
+                        cell_id=context.get("cell_id"),
+                        cell_number=context.get("cell_number"),
+                        error=self.redact(str(context.get("error") or exc)),
+                    )
+                )
             raise
         duration = time.perf_counter() - start
         self.timings.record("notebook", duration)
-        self.logger.info("Success running notebook", notebook=str(notebook),
-                         seconds=round(duration, 3))
-        await self.events.notebook_execution.publish(NotebookExecution(
-            **self._notebook_attrs(notebook), success=True,
-            duration=timedelta(seconds=duration),
-        ))
+        self.logger.info(
+            "Success running notebook", notebook=str(notebook), seconds=round(duration, 3)
+        )
+        await self._notebooks.publish(
+            NotebookExecution(
+                **self._notebook_attrs(notebook),
+                success=True,
+                duration=timedelta(seconds=duration),
+            )
+        )
         await self.pause(self.options.notebook_idle_time)
 
     async def execute_cell(self, notebook: Path, cell: CodeCell) -> None:
         """Run one cell; on failure publish it and raise :class:`NotebookCellError`."""
-        self.logger.info("Executing cell", notebook=str(notebook), cell_id=cell.id,
-                         cell_number=cell.number, code=cell.source)
+        self.logger.info(
+            "Executing cell",
+            notebook=str(notebook),
+            cell_id=cell.id,
+            cell_number=cell.number,
+            code=cell.source,
+        )
         self.running_code = cell.source
         start = time.perf_counter()
         try:
@@ -268,26 +321,45 @@ class NotebookRunner(NubladoBusiness[T], Generic[T]):
                 raise
             error = self.redact(self._error_text(exc))
             self.logger.error(
-                "Error executing cell", notebook=str(notebook), cell_id=cell.id,
-                cell_number=cell.number, code=cell.source, error=error,
+                "Error executing cell",
+                notebook=str(notebook),
+                cell_id=cell.id,
+                cell_number=cell.number,
+                code=cell.source,
+                error=error,
             )
-            await self.events.notebook_cell_execution.publish(NotebookCellFailure(
-                **self._notebook_attrs(notebook), cell_id=cell.id, success=False,
-                duration=timedelta(seconds=time.perf_counter() - start),
-                cell_number=cell.number, code=cell.source, error=error,
-            ))
+            await self._cells.publish(
+                NotebookCellFailure(
+                    **self._notebook_attrs(notebook),
+                    cell_id=cell.id,
+                    success=False,
+                    duration=timedelta(seconds=time.perf_counter() - start),
+                    cell_number=cell.number,
+                    code=cell.source,
+                    error=error,
+                )
+            )
             raise NotebookCellError(
                 f"{notebook}: error executing cell {cell.id} (#{cell.number})",
-                notebook=str(notebook), cell_id=cell.id, cell_number=cell.number,
-                code=cell.source, error=error, phase="execute_cell",
-                user=self.user.username, **self._where(),
+                notebook=str(notebook),
+                cell_id=cell.id,
+                cell_number=cell.number,
+                code=cell.source,
+                error=error,
+                phase="execute_cell",
+                user=self.user.username,
+                **self.lab.where(),
             ) from exc
         self.running_code = None
         self.logger.info("Cell result", cell_id=cell.id, output=result.output)
-        await self.events.notebook_cell_execution.publish(NotebookCellExecution(
-            **self._notebook_attrs(notebook), cell_id=cell.id, success=True,
-            duration=timedelta(seconds=result.duration),
-        ))
+        await self._cells.publish(
+            NotebookCellExecution(
+                **self._notebook_attrs(notebook),
+                cell_id=cell.id,
+                success=True,
+                duration=timedelta(seconds=result.duration),
+            )
+        )
 
     @staticmethod
     def _error_text(exc: JupyterError) -> str:

@@ -6,12 +6,18 @@ from datetime import timedelta
 
 from typing_extensions import override
 
-from mobu.events import NubladoPythonExecution
+from mobu.events import TimedEvent
 from mobu.models.business.nublado import NubladoPythonLoopOptions
 from mobu.services.business.nublado import NubladoBusiness
 from mobu.storage.jupyter import LabClient, LabSession
 
-__all__ = ["NubladoPythonLoop"]
+__all__ = ["NubladoPythonExecution", "NubladoPythonLoop"]
+
+
+class NubladoPythonExecution(TimedEvent):
+    """``nublado_python_execution``: one execution of code in a lab."""
+
+    code: str
 
 
 class NubladoPythonLoop(NubladoBusiness[NubladoPythonLoopOptions]):
@@ -24,20 +30,21 @@ class NubladoPythonLoop(NubladoBusiness[NubladoPythonLoopOptions]):
 
     @override
     async def execute_code(self, lab: LabClient, session: LabSession) -> None:
+        executions = self.events.publisher("nublado_python_execution", NubladoPythonExecution)
         code = self.options.code
         for _ in range(self.options.max_executions):
             try:
                 result = await self.run_code(code)
             except Exception:
                 if not self.stopping:
-                    await self.events.nublado_python_execution.publish(
+                    await executions.publish(
                         NubladoPythonExecution(
                             success=False, duration=None, code=code, **self.common_event_attrs()
                         )
                     )
                 raise
             self.logger.info("Code executed", code=code, output=result.output)
-            await self.events.nublado_python_execution.publish(
+            await executions.publish(
                 NubladoPythonExecution(
                     success=True,
                     duration=timedelta(seconds=result.duration),

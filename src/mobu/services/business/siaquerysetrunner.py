@@ -20,29 +20,32 @@ from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
 from mobu.discovery import Discovery
-from mobu.events import Events, SIAQuery
+from mobu.events import Events, TimedEvent
 from mobu.exceptions import BusinessError, QuerySetError
-from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
-from mobu.services.business.base import Business, StopRequestedError
+from mobu.services.business.base import StopRequestedError
 from mobu.services.business.querysets import (
     SHIPPED_ONLY,
     QuerySetLocator,
     check_query_set_name,
     load_params,
 )
-from mobu.services.business.tap import SOCKET_SLACK, open_vo_service
-from mobu.storage.vo import BlockingCalls, make_session
+from mobu.services.business.vo import VOBusiness, VOBusinessOptions, failure_reason
 
 __all__ = [
     "SIAClientError",
+    "SIAQuery",
     "SIAQueryError",
     "SIAQuerySetParams",
     "SIAQuerySetRunner",
     "SIAQuerySetRunnerOptions",
     "load_sia_params",
 ]
+
+
+class SIAQuery(TimedEvent):
+    """``sia_query``: one SIA query."""
 
 
 class SIAQuerySetParams(BaseModel):
@@ -92,7 +95,7 @@ def load_sia_params(name: str, locator: QuerySetLocator = SHIPPED_ONLY) -> SIAQu
         raise QuerySetError(f"SIA query set {name!r}: {exc}") from None
 
 
-class SIAQuerySetRunnerOptions(BusinessOptions):
+class SIAQuerySetRunnerOptions(VOBusinessOptions):
     """Options of SIAQuerySetRunner."""
 
     dataset: str = Field(
@@ -131,7 +134,7 @@ def _mjd_to_datetime(mjd: float) -> datetime:
     return datetime(1858, 11, 17, tzinfo=UTC) + timedelta(days=mjd)
 
 
-class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
+class SIAQuerySetRunner(VOBusiness[SIAQuerySetRunnerOptions]):
     """Runs a random SIA v2 search (position circle and time range) each iteration.
 
     The query set is loaded when the business is built (an unknown or invalid one is a 422 of
@@ -139,6 +142,8 @@ class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
     """
 
     options_model = SIAQuerySetRunnerOptions
+    service_kind = "sia"
+    client_error = SIAClientError
 
     def __init__(
         self,
@@ -152,38 +157,25 @@ class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
         query_sets: QuerySetLocator = SHIPPED_ONLY,
     ) -> None:
         params = load_sia_params(options.query_set, query_sets)
-        super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
-        self._discovery = discovery
-        self._calls = BlockingCalls(f"sia-{user.username}")
-        self._timeout = options.query_timeout.total_seconds()
-        self._session = make_session(user.token, self._timeout + SOCKET_SLACK)
+        super().__init__(
+            options=options,
+            user=user,
+            events=events,
+            logger=logger,
+            flock=flock,
+            discovery=discovery,
+        )
         self._params = params
         self._rng = random.Random()  # noqa: S311 - not cryptographic
-        self._sia: Any = None
-        self._url: str | None = None
-        self.running_query: dict[str, Any] | None = None
+        self._queries = events.publisher("sia_query", SIAQuery)
 
     @override
-    async def startup(self) -> None:
-        self._session.close()
-        self._session = make_session(self.user.token, self._timeout + SOCKET_SLACK)
-        self._url, self._sia = await open_vo_service(
-            self,
-            discovery=self._discovery,
-            dataset=self.options.dataset,
-            kind="sia",
-            calls=self._calls,
-            make=self._make_service,
-            timeout=self.options.query_timeout,
-            error=SIAClientError,
-        )
-
-    def _make_service(self, url: str) -> Any:
-        return pyvo.dal.SIA2Service(url, session=self._session)
+    def make_service(self, url: str) -> Any:
+        return pyvo.dal.SIA2Service(url, session=self.session)
 
     def _search(self, query: dict[str, Any]) -> int:
         start, end = (Time(t, format="mjd") for t in query["time"])
-        results = self._sia.search(
+        results = self.service.search(
             pos=(query["ra"], query["dec"], query["radius"]), time=(start, end)
         )
         return len(results)
@@ -207,11 +199,7 @@ class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
         except Exception as exc:
             duration = time.perf_counter() - start
             await self._publish(success=False, duration=duration)
-            reason = (
-                f"timed out after {self._timeout:g} s"
-                if isinstance(exc, TimeoutError)
-                else f"{type(exc).__name__}: {exc}"
-            )
+            reason = failure_reason(exc, self._timeout)
             self.logger.warning("SIA query failed", error=reason)
             raise SIAQueryError(
                 f"SIA query failed: {reason}", query=query, dataset=self.options.dataset
@@ -223,18 +211,8 @@ class SIAQuerySetRunner(Business[SIAQuerySetRunnerOptions]):
         self.logger.info("SIA query finished", rows=rows, duration=round(duration, 3))
 
     async def _publish(self, *, success: bool, duration: float) -> None:
-        await self.events.sia_query.publish(
+        await self._queries.publish(
             SIAQuery(
                 **self.common_event_attrs(), success=success, duration=timedelta(seconds=duration)
             )
         )
-
-    @override
-    async def close(self) -> None:
-        self._session.close()
-
-    @override
-    def dump(self) -> BusinessData:
-        data: dict[str, Any] = super().dump().model_dump()
-        data["running_query"] = self.running_query
-        return BusinessData(**data)

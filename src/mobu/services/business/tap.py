@@ -1,9 +1,8 @@
 """Base class of the TAP businesses: run ADQL queries, sync or async (UWS), through pyvo.
 
-pyvo is blocking, so every call runs in the business's own two worker threads
-(:class:`mobu.storage.vo.BlockingCalls`) under :meth:`Business.interruptible`: a stop or the
-``query_timeout`` ends the wait at once whatever the server does. An async job is aborted if it
-is still running and always deleted.
+The service, its session and its worker threads are the :class:`VOBusiness`'s: every call ends
+at once on a stop or after ``query_timeout``. An async job is aborted if it is still running and
+always deleted.
 """
 
 from __future__ import annotations
@@ -13,24 +12,19 @@ import secrets
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import pyvo
 from pydantic import Field
-from structlog.typing import FilteringBoundLogger
 from typing_extensions import override
 
-from mobu.discovery import Discovery, DiscoveryError
-from mobu.events import Events, TapQuery
+from mobu.events import TimedEvent
 from mobu.exceptions import BusinessError
-from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.timedelta import HumanTimedelta
-from mobu.models.user import AuthenticatedUser
-from mobu.services.business.base import Business, StopRequestedError
-from mobu.storage.vo import BlockingCalls, make_session
+from mobu.services.business.base import StopRequestedError
+from mobu.services.business.vo import VOBusiness, VOBusinessOptions, failure_reason
 
 __all__ = [
     "CLEANUP_TIMEOUT",
@@ -39,67 +33,14 @@ __all__ = [
     "TAPBusinessOptions",
     "TAPClientError",
     "TAPQueryError",
+    "TapQuery",
     "new_query_id",
-    "open_vo_service",
 ]
 
 CLEANUP_TIMEOUT = timedelta(seconds=10)
 """Time allowed to abort and delete an async job after the query ended."""
 
-SOCKET_SLACK = 10.0
-"""Seconds added to ``query_timeout`` for the socket timeout of pyvo's requests."""
-
 _FINAL_PHASES = frozenset({"COMPLETED", "ERROR", "ABORTED"})
-
-
-async def open_vo_service(
-    business: Business[Any],
-    *,
-    discovery: Discovery,
-    dataset: str,
-    kind: str,
-    calls: BlockingCalls,
-    make: Callable[[str], Any],
-    timeout: timedelta,
-    error: type[BusinessError],
-) -> tuple[str, Any]:
-    """Find the ``kind`` (``tap``/``sia``) URL of ``dataset`` and build its pyvo client.
-
-    The client is built in ``calls``' worker threads under :meth:`Business.interruptible`, so a
-    stop or ``timeout`` ends the wait at once.
-
-    Raises
-    ------
-    BusinessError
-        Of type ``error``: the service is not in discovery, did not answer within ``timeout``,
-        or the client could not be built.
-    StopRequestedError
-        The business was told to stop.
-    """
-    label = kind.upper()
-    try:
-        url = discovery.dataset_url(dataset, kind)
-    except DiscoveryError as exc:
-        raise error(f"{label} service not found: {exc}", dataset=dataset) from exc
-    business.logger.info("Connecting to service", service=kind, url=url, dataset=dataset)
-    try:
-        async with business.interruptible(timeout):
-            return url, await calls.run(make, url)
-    except StopRequestedError:
-        raise
-    except TimeoutError as exc:
-        raise error(
-            f"Unable to create {label} client: no answer from {url}"
-            f" within {timeout.total_seconds():g} s",
-            dataset=dataset,
-            url=url,
-        ) from exc
-    except Exception as exc:
-        raise error(
-            f"Unable to create {label} client: {type(exc).__name__}: {exc}",
-            dataset=dataset,
-            url=url,
-        ) from exc
 
 
 def new_query_id() -> str:
@@ -107,7 +48,13 @@ def new_query_id() -> str:
     return f"mobu-{secrets.token_hex(6)}"
 
 
-class TAPBusinessOptions(BusinessOptions):
+class TapQuery(TimedEvent):
+    """``tap_query``: one TAP query."""
+
+    sync: bool
+
+
+class TAPBusinessOptions(VOBusinessOptions):
     """Options shared by the TAP businesses."""
 
     dataset: str = Field(
@@ -195,49 +142,19 @@ class _JobSlot:
 OptionsT = TypeVar("OptionsT", bound=TAPBusinessOptions)
 
 
-class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
+class TAPBusiness(VOBusiness[OptionsT], Generic[OptionsT]):
     """Runs one TAP query per iteration; subclasses choose the query."""
 
-    def __init__(
-        self,
-        *,
-        options: OptionsT,
-        user: AuthenticatedUser,
-        events: Events,
-        logger: FilteringBoundLogger,
-        flock: str | None,
-        discovery: Discovery,
-    ) -> None:
-        super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
-        self._discovery = discovery
-        self._calls = BlockingCalls(f"tap-{user.username}")
-        self._timeout = options.query_timeout.total_seconds()
-        self._session = make_session(user.token, self._timeout + SOCKET_SLACK)
-        self._tap: Any = None
-        self._url: str | None = None
-        self.running_query: str | None = None
+    service_kind = "tap"
+    client_error = TAPClientError
 
     @abstractmethod
     def get_next_query(self) -> PreparedQuery:
         """Return the query of the next iteration."""
 
     @override
-    async def startup(self) -> None:
-        self._session.close()
-        self._session = make_session(self.user.token, self._timeout + SOCKET_SLACK)
-        self._url, self._tap = await open_vo_service(
-            self,
-            discovery=self._discovery,
-            dataset=self.options.dataset,
-            kind="tap",
-            calls=self._calls,
-            make=self._make_service,
-            timeout=self.options.query_timeout,
-            error=TAPClientError,
-        )
-
-    def _make_service(self, url: str) -> Any:
-        return pyvo.dal.TAPService(url, session=self._session)
+    def make_service(self, url: str) -> Any:
+        return pyvo.dal.TAPService(url, session=self.session)
 
     @override
     async def execute(self) -> None:
@@ -278,10 +195,7 @@ class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
         )
 
     def _query_error(self, query: PreparedQuery, text: str, exc: Exception) -> TAPQueryError:
-        if isinstance(exc, TimeoutError):
-            reason = f"timed out after {self._timeout:g} s"
-        else:
-            reason = f"{type(exc).__name__}: {exc}".strip()
+        reason = failure_reason(exc, self._timeout).strip()
         self.logger.warning("Query failed", query_id=query.query_id, error=reason)
         return TAPQueryError(
             f"TAP query {query.query_id} failed: {reason}",
@@ -293,10 +207,10 @@ class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
         )
 
     def _run_sync(self, text: str) -> int:
-        return len(self._tap.run_sync(text))
+        return len(self.service.run_sync(text))
 
     def _run_async(self, text: str, slot: _JobSlot) -> int:
-        job = self._tap.submit_job(text)
+        job = self.service.submit_job(text)
         if not slot.attach(job):
             self._clean_job(job)
             raise TimeoutError("query given up before the job started")
@@ -335,7 +249,7 @@ class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
             self.logger.debug("Deleted async job", query_id=query_id, job=url)
 
     async def _publish(self, *, success: bool, duration: float) -> None:
-        await self.events.tap_query.publish(
+        await self.events.publisher("tap_query", TapQuery).publish(
             TapQuery(
                 **self.common_event_attrs(),
                 success=success,
@@ -343,13 +257,3 @@ class TAPBusiness(Business[OptionsT], Generic[OptionsT]):
                 sync=self.options.sync,
             )
         )
-
-    @override
-    async def close(self) -> None:
-        self._session.close()
-
-    @override
-    def dump(self) -> BusinessData:
-        data: dict[str, Any] = super().dump().model_dump()
-        data["running_query"] = self.running_query
-        return BusinessData(**data)
