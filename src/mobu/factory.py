@@ -10,7 +10,7 @@ from structlog.typing import FilteringBoundLogger
 from mobu.config import Config
 from mobu.events import Events
 from mobu.metrics.observability import Observability
-from mobu.registry import BusinessRegistry, default_registry
+from mobu.registry import BusinessRegistry
 from mobu.services.alerts import Reporters
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.querysets import QuerySetLocator
@@ -43,12 +43,9 @@ class ProcessContext:
     ) -> None:
         self.config = config
         self.logger = logger
-        self.registry = registry or default_registry()
+        self.registry = registry if registry is not None else BusinessRegistry()
         self.events = events if events is not None else Events(sinks=[])
-        self.services = BusinessServices()
         self.discovery = Discovery(config.discovery)
-        self.services.provide("discovery", self.discovery)
-        self.services.provide("query_sets", QuerySetLocator.from_dirs(config.query_set_dirs))
         self.reporters = Reporters()
         self.observability = Observability(
             events=self.events,
@@ -60,7 +57,11 @@ class ProcessContext:
             environment_name=config.discovery.environment_name,
         )
         self.repo_cache = RepoCache(logger)
-        self.services.provide("repo_cache", self.repo_cache)
+        self.services = BusinessServices(
+            discovery=self.discovery,
+            repo_cache=self.repo_cache,
+            query_sets=QuerySetLocator.from_dirs(config.query_set_dirs),
+        )
         if identity is None and config.identity is not None:
             hub = config.discovery.services.get("hub")
             identity = build_identity(

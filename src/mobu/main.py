@@ -19,6 +19,7 @@ from mobu.handlers import api, flocks, internal, metrics
 from mobu.handlers.errors import install_error_handlers
 from mobu.handlers.limits import BodyLimitMiddleware
 from mobu.logsetup import configure_logging, get_logger
+from mobu.registry import BusinessRegistry
 
 __all__ = ["begin_shutdown", "create_app"]
 
@@ -79,16 +80,17 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         otherwise. The lifespan enters it, autostarts the configured flocks and, on shutdown,
         stops every flock.
     """
+    registry = context.registry if context is not None else BusinessRegistry()
     if config is None:
         path = os.environ.get("MOBU_CONFIG_PATH")
-        config = load_config(Path(path) if path else None)
+        config = load_config(Path(path) if path else None, registry=registry)
     configure_logging(config.logging)
     logger = get_logger("mobu")
     prefix = config.path_prefix.rstrip("/")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        process = context or ProcessContext(config, logger=logger)
+        process = context or ProcessContext(config, logger=logger, registry=registry)
         async with process:
             app.state.context = process
             autostart = asyncio.create_task(process.manager.autostart(config.autostart))

@@ -18,7 +18,7 @@ from mobu.factory import ProcessContext
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.flock import FlockConfig
 from mobu.models.user import AuthenticatedUser
-from mobu.registry import default_registry
+from mobu.registry import BusinessRegistry
 from mobu.services.alerts import FailureReport
 from mobu.services.business.notebookrunnerinfinite import NotebookRunnerInfinite
 from mobu.services.discovery import Discovery
@@ -107,7 +107,7 @@ async def running(
     """A process context wired to ``hub`` with recorded events and failures."""
     events = Events()
     failures = FailureCollector()
-    registry = default_registry()
+    registry = BusinessRegistry()  # this context's own: registering here leaks nowhere
     registry.register("WatchedNotebookRunner", WatchedNotebookRunner)
     context = ProcessContext(
         hub_config(hub.url, hub.admin_token, **extra),
@@ -122,7 +122,7 @@ async def running(
 
 async def start(context: ProcessContext, **flock: Any) -> Flock:
     """Start a flock from keyword arguments of :class:`FlockConfig`."""
-    config = FlockConfig.model_validate(flock, context={"registry": context.registry})
+    config = FlockConfig.model_validate(flock)
     return await context.manager.start_flock(config)
 
 

@@ -23,6 +23,7 @@ from mobu.exceptions import MobuError
 from mobu.factory import ProcessContext
 from mobu.logsetup import configure_logging, get_logger
 from mobu.main import begin_shutdown, create_app
+from mobu.registry import BusinessRegistry
 
 __all__ = ["MobuServer", "bind_socket", "run_server", "serve"]
 
@@ -102,9 +103,16 @@ class MobuServer(uvicorn.Server):
 
 
 def run_server(
-    config: Config, host: str, port: int, *, on_ready: Callable[[str], None] | None = None
+    config: Config,
+    host: str,
+    port: int,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    registry: BusinessRegistry | None = None,
 ) -> None:
     """Serve the API for ``config`` until SIGTERM/SIGINT; returns after every flock stopped.
+
+    ``registry`` is the one ``config`` was loaded with (default: the installed businesses).
 
     Raises
     ------
@@ -115,7 +123,7 @@ def run_server(
     sock = bind_socket(host, port)
     configure_logging(config.logging)
     try:
-        context = ProcessContext(config, logger=get_logger("mobu"))
+        context = ProcessContext(config, logger=get_logger("mobu"), registry=registry)
     except MobuError as exc:
         sock.close()
         raise ConfigError(f"invalid configuration: {exc}") from exc
@@ -181,8 +189,9 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
         sys.stdout.flush()
 
     try:
-        config = load_config(config_path)
+        registry = BusinessRegistry()
+        config = load_config(config_path, registry=registry)
         config.auth.check_bind(host)
-        run_server(config, host, port, on_ready=announce)
+        run_server(config, host, port, on_ready=announce, registry=registry)
     except ConfigError as exc:
         fail(str(exc), EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ from typing import Any
 
 from mobu.config import Config
 from mobu.demo.base import DemoComponent, DemoContribution
+from mobu.exceptions import MobuError
 from mobu.factory import ProcessContext
 from mobu.main import create_app
 
@@ -18,7 +19,7 @@ __all__ = ["DemoError", "run_demo"]
 Echo = Callable[[str], None]
 
 
-class DemoError(Exception):
+class DemoError(MobuError):
     """The demo cannot run (no component could start)."""
 
 

@@ -39,6 +39,8 @@ __all__ = [
 class IdentityError(MobuError):
     """Monkeys could not be given an identity (user creation or token minting failed)."""
 
+    error, status_code = "identity_failed", 502
+
 
 class JupyterHubIdentityConfig(BaseModel):
     """Mint per-user tokens through the JupyterHub API."""

@@ -23,6 +23,8 @@ from typing import IO
 import httpx
 import psutil
 
+from mobu.exceptions import MobuError
+
 __all__ = [
     "HubUnavailableError",
     "LocalHub",
@@ -45,7 +47,7 @@ sys.exit(main())
 '''
 
 
-class HubUnavailableError(RuntimeError):
+class HubUnavailableError(MobuError, RuntimeError):
     """The local server could not be started (missing proxy, crash, no answer)."""
 
 

@@ -13,6 +13,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mobu.exceptions import MobuError
+
 __all__ = [
     "PG_PORT",
     "Account",
@@ -32,7 +34,7 @@ _STOP_TIMEOUT = 15.0
 _STEP_TIMEOUT = 300.0
 
 
-class DachsError(RuntimeError):
+class DachsError(MobuError, RuntimeError):
     """The DaCHS server could not be started; the message includes the relevant log lines."""
 
 
