@@ -68,8 +68,14 @@ class WatchedNotebookRunner(NotebookRunnerInfinite):
         repo_cache: RepoCache,
     ) -> None:
         super().__init__(
-            options=options, user=user, events=events, logger=logger, flock=flock,
-            http_client=http_client, discovery=discovery, repo_cache=repo_cache,
+            options=options,
+            user=user,
+            events=events,
+            logger=logger,
+            flock=flock,
+            http_client=http_client,
+            discovery=discovery,
+            repo_cache=repo_cache,
         )
         self.started_cells: list[int] = []
         self.cell_started = asyncio.Event()
