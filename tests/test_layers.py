@@ -40,6 +40,8 @@ MOVED_NAMES = [
     ("mobu.cli.serve", "run_server", "mobu.server"),
     ("mobu.services.notebooks", "CollectionRule", "mobu.models.repo"),
     ("mobu.services.notebooks", "RepoConfig", "mobu.models.repo"),
+    ("mobu.services.manager", "ShuttingDownError", "mobu.exceptions"),
+    ("mobu.services.resources", "MissingServiceError", "mobu.exceptions"),
 ]
 
 
