@@ -52,6 +52,8 @@ MOVED_NAMES = [
     ("mobu.events", "NubladoSpawnLab", "mobu.services.business.labsession"),
     ("mobu.events", "NubladoDeleteLab", "mobu.services.business.labsession"),
     ("mobu.services.business.nublado", "NubladoError", "mobu.services.business.labsession"),
+    ("mobu.services.manager", "ShuttingDownError", "mobu.exceptions"),
+    ("mobu.services.resources", "MissingServiceError", "mobu.exceptions"),
 ]
 
 

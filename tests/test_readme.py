@@ -76,7 +76,7 @@ async def test_example_runs_once(
         "user": {"username": "bot-mobu-readme"},
         "business": {"type": "Ping", "options": {"url": f"{target.url}/ok", "timeout": 30}},
     }
-    config = SolitaryConfig.model_validate(spec, context={"registry": registry})
+    config = SolitaryConfig.model_validate(spec)
     result = await run_solitary(config, builder=builder, identity=AnonymousIdentity())
     assert result.success, result.error
     assert target.hits["ok"] == 1

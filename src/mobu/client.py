@@ -9,10 +9,10 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from mobu.exceptions import MobuError
 from mobu.models.api import BusinessDescription, Index, Summary
-from mobu.models.business.base import BusinessOptions
 from mobu.models.flock import FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyData
 from mobu.models.secrets import REVEAL
@@ -26,11 +26,14 @@ DEFAULT_URL = "http://127.0.0.1:8080/mobu"
 M = TypeVar("M", bound=BaseModel)
 
 
-class MobuClientError(Exception):
+class MobuClientError(MobuError):
     """The server refused a request or could not be reached.
 
     Attributes
     ----------
+    error
+        The ``type`` of the server's first problem (e.g. ``flock_not_found``); ``unreachable``
+        when the server could not be reached or did not answer in time.
     status_code
         HTTP status, or None when the server could not be reached.
     detail
@@ -43,22 +46,9 @@ class MobuClientError(Exception):
         super().__init__(message)
         self.status_code = status_code
         self.detail = detail or []
-
-
-class _AnyOptions(BusinessOptions):
-    """Options of a business type this client may not have installed: kept as they are."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class _AnyBusinessRegistry:
-    """Accepts every business type when parsing server responses."""
-
-    def options_model(self, name: str) -> type[BusinessOptions]:
-        return _AnyOptions
-
-
-_PARSE_CONTEXT = {"registry": _AnyBusinessRegistry()}
+        first = self.detail[0] if self.detail and isinstance(self.detail[0], dict) else {}
+        fallback = "unreachable" if status_code is None else "http_error"
+        self.error = str(first.get("type") or fallback)
 
 
 class MobuClient:
@@ -130,7 +120,7 @@ class MobuClient:
 
     @staticmethod
     def _parse(model: type[M], response: httpx.Response) -> M:
-        return model.model_validate(response.json(), context=_PARSE_CONTEXT)
+        return model.model_validate(response.json())
 
     # API ------------------------------------------------------------------------------------
 

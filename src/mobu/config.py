@@ -16,11 +16,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from mobu.alerts.config import AlertsConfig
 from mobu.discovery.config import DiscoveryConfig
+from mobu.exceptions import InvalidOptionsError, MobuError, UnknownBusinessError
 from mobu.identity.config import IdentityConfig
 from mobu.metrics.config import MetricsConfig
 from mobu.models.errors import format_errors
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
+from mobu.registry import BusinessRegistry
 from mobu.sinks.config import EventsConfig
 from mobu.yamlload import YamlLoadError, load_yaml_file
 
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 
-class ConfigError(Exception):
+class ConfigError(MobuError):
     """The configuration is invalid; the message names the key and the reason."""
 
 
@@ -193,8 +195,17 @@ def format_validation_error(exc: ValidationError) -> str:
     return format_errors(exc.errors())
 
 
-def load_config(path: Path | None) -> Config:
+def load_config(path: Path | None, *, registry: BusinessRegistry | None = None) -> Config:
     """Load and validate the configuration.
+
+    Parameters
+    ----------
+    path
+        The YAML file; None for the environment only.
+    registry
+        The business registry of the process that will run the configuration: the business
+        of each ``autostart`` flock (type and options) is validated against it. Without it,
+        those businesses are validated when each flock starts.
 
     Raises
     ------
@@ -212,11 +223,29 @@ def load_config(path: Path | None) -> Config:
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
         data = {_snake(k): v for k, v in raw.items()}
+    where = f"{path}: " if path else ""
     try:
-        return Config(**data)
+        config = Config(**data)
     except ValidationError as exc:
-        where = f"{path}: " if path else ""
         raise ConfigError(f"{where}invalid configuration:\n{format_validation_error(exc)}") from exc
+    problems = [] if registry is None else _autostart_problems(config, registry)
+    if problems:
+        raise ConfigError(f"{where}invalid configuration:\n" + "\n".join(problems))
+    return config
+
+
+def _autostart_problems(config: Config, registry: BusinessRegistry) -> list[str]:
+    """One line per problem of the autostart flocks' businesses (``key.path: reason``)."""
+    problems = []
+    for index, flock in enumerate(config.autostart):
+        where: tuple[str | int, ...] = ("autostart", index, "business")
+        try:
+            registry.options(flock.business.type, flock.business.options, where)
+        except UnknownBusinessError as exc:
+            problems.append(f"autostart.{index}.business.type: {exc.message}")
+        except InvalidOptionsError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _snake(key: Any) -> Any:

@@ -16,7 +16,7 @@ from mobu.discovery import Discovery
 from mobu.events import Events
 from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
 from mobu.observability import Observability
-from mobu.registry import BusinessRegistry, default_registry
+from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.querysets import QuerySetLocator
 from mobu.services.manager import FlockManager
@@ -73,16 +73,17 @@ class ProcessContext:
     ) -> None:
         self.config = config
         self.logger = logger
-        self.registry = registry or default_registry()
+        self.registry = registry if registry is not None else BusinessRegistry()
         self.events = events if events is not None else Events(sinks=[])
-        self.services = BusinessServices()
         self.discovery = Discovery(config.discovery)
-        self.services.provide("discovery", self.discovery)
-        self.services.provide("query_sets", QuerySetLocator.from_dirs(config.query_set_dirs))
         self.reporters = Reporters()
         self.stats = StatsCollector(window=config.events.statistics_window)
         self.repo_cache = RepoCache(logger)
-        self.services.provide("repo_cache", self.repo_cache)
+        self.services = BusinessServices(
+            discovery=self.discovery,
+            repo_cache=self.repo_cache,
+            query_sets=QuerySetLocator.from_dirs(config.query_set_dirs),
+        )
         self.identity: IdentityProvider = identity or _identity(
             config, http=self.services.http_client, logger=logger
         )

@@ -18,6 +18,7 @@ from mobu.handlers import api, flocks, internal, metrics
 from mobu.handlers.errors import install_error_handlers
 from mobu.handlers.limits import BodyLimitMiddleware
 from mobu.logsetup import configure_logging, get_logger
+from mobu.registry import BusinessRegistry
 
 __all__ = ["app_context", "create_app"]
 
@@ -71,16 +72,17 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         otherwise. The lifespan enters it and starts it (the ``autostart:`` flocks); on
         shutdown, leaving it stops every flock. ``app.state.context`` is that context.
     """
+    registry = context.registry if context is not None else BusinessRegistry()
     if config is None:
         path = os.environ.get("MOBU_CONFIG_PATH")
-        config = load_config(Path(path) if path else None)
+        config = load_config(Path(path) if path else None, registry=registry)
     configure_logging(config.logging)
     logger = get_logger("mobu")
     prefix = config.path_prefix.rstrip("/")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        process = context or ProcessContext(config, logger=logger)
+        process = context or ProcessContext(config, logger=logger, registry=registry)
         app.state.context = process
         async with process:
             await process.start()

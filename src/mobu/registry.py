@@ -4,20 +4,55 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from functools import cache
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
-from mobu.exceptions import UnknownBusinessError
+from pydantic import ValidationError
+
+from mobu.exceptions import BusinessDefinitionError, InvalidOptionsError, UnknownBusinessError
+from mobu.services.resources import COLLABORATORS
 
 if TYPE_CHECKING:
     from mobu.models.business.base import BusinessOptions
     from mobu.services.business.base import Business
 
-__all__ = ["ENTRY_POINT_GROUP", "BusinessRegistry", "default_registry"]
+__all__ = ["ENTRY_POINT_GROUP", "BusinessRegistry", "Collaborator"]
 
 ENTRY_POINT_GROUP = "mobu.businesses"
 _BASE_PARAMETERS = frozenset({"options", "user", "events", "logger", "flock"})
+
+
+@dataclass(frozen=True, slots=True)
+class Collaborator:
+    """An extra keyword-only constructor parameter of a business: a collaborator it asks for."""
+
+    name: str
+    optional: bool
+    """The parameter has a default (used when this process does not provide the collaborator)."""
+
+
+def collaborators_of(cls: type[Business[Any]]) -> tuple[Collaborator, ...]:
+    """The collaborators ``cls`` asks for, checked against those a business may ask for.
+
+    Raises
+    ------
+    BusinessDefinitionError
+        A parameter names no collaborator (the message lists the known ones).
+    """
+    signature = inspect.signature(cls.__init__)
+    found = []
+    for p in signature.parameters.values():
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY or p.name in _BASE_PARAMETERS:
+            continue
+        if p.name not in COLLABORATORS:
+            known = ", ".join(sorted(COLLABORATORS))
+            raise BusinessDefinitionError(
+                f"{cls.__qualname__} asks for {p.name!r}, which is no collaborator of a"
+                f" business; known: {known}"
+            )
+        found.append(Collaborator(p.name, optional=p.default is not inspect.Parameter.empty))
+    return tuple(found)
 
 
 class BusinessRegistry:
@@ -34,6 +69,7 @@ class BusinessRegistry:
 
     def __init__(self, businesses: Mapping[str, type[Business[Any]]] | None = None) -> None:
         self._classes: dict[str, type[Business[Any]]] = {}
+        self._collaborators: dict[type[Business[Any]], tuple[Collaborator, ...]] = {}
         self._broken: dict[str, str] = {}
         self._pending: dict[str, EntryPoint] = {}
         if businesses is None:
@@ -59,17 +95,31 @@ class BusinessRegistry:
             return self._classes.get(name)
         try:
             cls: type[Business[Any]] = entry.load()
+            self._check(cls)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the others
             self._broken[name] = f"{type(exc).__name__}: {exc}"
             return None
         self._classes[name] = cls
         return cls
 
+    def _check(self, cls: type[Business[Any]]) -> None:
+        if cls not in self._collaborators:
+            self._collaborators[cls] = collaborators_of(cls)
+
     def register(self, name: str, cls: type[Business[Any]]) -> None:
-        """Register ``cls`` under ``name``; registering another class under a taken name fails."""
+        """Register ``cls`` under ``name``.
+
+        Raises
+        ------
+        ValueError
+            Another class is registered under ``name``.
+        BusinessDefinitionError
+            ``cls`` asks for a collaborator that does not exist.
+        """
         existing = self._classes.get(name) or self._load(name)
         if existing is not None and existing is not cls:
             raise ValueError(f"business type {name} is already registered as {existing!r}")
+        self._check(cls)
         self._classes[name] = cls
 
     def names(self) -> list[str]:
@@ -101,14 +151,34 @@ class BusinessRegistry:
         """Return the options model of a business type."""
         return self.get(name).options_model
 
+    def options(
+        self,
+        name: str,
+        raw: Mapping[str, Any],
+        location: tuple[str | int, ...] = ("body", "business"),
+    ) -> BusinessOptions:
+        """Validate the options ``raw`` of the business type ``name``.
+
+        Raises
+        ------
+        UnknownBusinessError
+            No such business type.
+        InvalidOptionsError
+            The options do not validate; each error's place is under ``location`` + options.
+        """
+        model = self.options_model(name)
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidOptionsError(exc.errors(), location) from None
+
+    def collaborators(self, name: str) -> tuple[Collaborator, ...]:
+        """Return the collaborators the business type asks for (checked when it was loaded)."""
+        return self._collaborators[self.get(name)]
+
     def extra_parameters(self, name: str) -> list[str]:
-        """Return the keyword-only constructor parameters beyond the base ones."""
-        signature = inspect.signature(self.get(name).__init__)
-        return [
-            p.name
-            for p in signature.parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _BASE_PARAMETERS
-        ]
+        """Return the names of the collaborators the business type asks for."""
+        return [c.name for c in self.collaborators(name)]
 
     def describe(self) -> list[dict[str, Any]]:
         """Describe every business type: name, summary, options schema, aliases."""
@@ -121,9 +191,3 @@ class BusinessRegistry:
             info["type"] = name
             result.append(info)
         return result
-
-
-@cache
-def default_registry() -> BusinessRegistry:
-    """Return the process-wide registry loaded from entry points."""
-    return BusinessRegistry()

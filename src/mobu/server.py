@@ -19,6 +19,7 @@ from mobu.exceptions import MobuError
 from mobu.factory import ProcessContext
 from mobu.logsetup import configure_logging, get_logger
 from mobu.main import app_context, create_app
+from mobu.registry import BusinessRegistry
 
 __all__ = ["MobuServer", "bind_socket", "run_server"]
 
@@ -104,9 +105,16 @@ class MobuServer(uvicorn.Server):
 
 
 def run_server(
-    config: Config, host: str, port: int, *, on_ready: Callable[[str], None] | None = None
+    config: Config,
+    host: str,
+    port: int,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    registry: BusinessRegistry | None = None,
 ) -> None:
     """Serve the API for ``config`` until SIGTERM/SIGINT; returns after every flock stopped.
+
+    ``registry`` is the one ``config`` was loaded with (default: the installed businesses).
 
     Raises
     ------
@@ -117,7 +125,7 @@ def run_server(
     sock = bind_socket(host, port)
     configure_logging(config.logging)
     try:
-        context = ProcessContext(config, logger=get_logger("mobu"))
+        context = ProcessContext(config, logger=get_logger("mobu"), registry=registry)
     except MobuError as exc:
         sock.close()
         raise ConfigError(f"invalid configuration: {exc}") from exc

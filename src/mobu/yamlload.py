@@ -23,6 +23,8 @@ from yaml.parser import ParserError
 from yaml.reader import ReaderError
 from yaml.scanner import ScannerError
 
+from mobu.exceptions import MobuError
+
 __all__ = [
     "MAX_ALIAS_EXPANSION",
     "MAX_YAML_BYTES",
@@ -42,7 +44,7 @@ MAX_ALIAS_EXPANSION = 100_000
 """Most nodes that aliases may add to a document once expanded (a "billion laughs" adds 10**9)."""
 
 
-class YamlLoadError(ValueError):
+class YamlLoadError(MobuError, ValueError):
     """A YAML file cannot be read or parsed; the one-line message names the file and line."""
 
 

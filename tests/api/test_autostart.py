@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from mobu.config import load_config
+import pytest
+
+from mobu.config import ConfigError, load_config
 from mobu.events import Events
+from mobu.registry import BusinessRegistry
+from mobu.services.business.empty import EmptyLoop
 from tests.api.conftest import AppFactory
 
 CONFIG = """
@@ -68,3 +72,17 @@ async def test_autostart_with_failing_flock(
         summary = (await client.get("/monkeys/summary")).json()
         assert summary["autostart_failures"] == []
         assert [f["name"] for f in summary["flocks"]] == ["broken", "first", "third"]
+
+
+def test_autostart_businesses_checked_against_the_given_registry(tmp_path: Path) -> None:
+    """load_config checks each autostart business (type, options) with the root's registry."""
+    path = tmp_path / "mobu.yaml"
+    flock = "autostart:\n  - {name: a, count: 1, users: [{username: bot-mobu-a}], business: %s}\n"
+    path.write_text(flock % "{type: Mine, options: {idle_time: soon}}")
+    with pytest.raises(ConfigError, match=r"autostart\.0\.business\.type: Unknown business type"):
+        load_config(path, registry=BusinessRegistry({"EmptyLoop": EmptyLoop}))
+    with pytest.raises(ConfigError, match=r"autostart\.0\.business\.options\.idle_time: "):
+        load_config(path, registry=BusinessRegistry({"Mine": EmptyLoop}))
+    path.write_text(flock % "{type: Mine, options: {idle_time: 10ms}}")
+    config = load_config(path, registry=BusinessRegistry({"Mine": EmptyLoop}))
+    assert config.autostart[0].business.options == {"idle_time": "10ms"}

@@ -37,7 +37,7 @@ async def test_client_round_trip(mobu_client: MobuClient, events: Events) -> Non
     config = FlockConfig.model_validate(flock_body(count=2))
     flock = await client.start_flock(config)
     assert [m.name for m in flock.monkeys] == ["bot-mobu-testuser1", "bot-mobu-testuser2"]
-    assert flock.config.business.options.idle_time == timedelta(milliseconds=10)
+    assert flock.config.business.options == {"idle_time": 0.01}
     assert await client.list_flocks() == ["test"]
     assert await client.list_monkeys("test") == ["bot-mobu-testuser1", "bot-mobu-testuser2"]
     assert events.recorder is not None

@@ -72,7 +72,7 @@ async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:
             ["body", "business", "options", "colour"],
             "extra_forbidden",
         ),
-        ({"type": "NoSuchBusiness"}, ["body", "business"], "unknown_business"),
+        ({"type": "NoSuchBusiness"}, ["body", "business", "type"], "unknown_business"),
     ],
 )
 async def test_business_option_errors(

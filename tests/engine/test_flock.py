@@ -10,18 +10,22 @@ import pytest
 from pydantic import ValidationError
 
 from mobu.events import Events
-from mobu.exceptions import FlockNotFoundError, MonkeyNotFoundError
+from mobu.exceptions import (
+    FlockNotFoundError,
+    InvalidOptionsError,
+    MonkeyNotFoundError,
+    UnknownBusinessError,
+)
 from mobu.identity import AnonymousIdentity
 from mobu.models.flock import FlockConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser, User
-from mobu.registry import BusinessRegistry
-from mobu.services.builder import MonkeyBuilder, null_logger
+from mobu.services.builder import MonkeyBuilder, MonkeyFactory, null_logger
 from mobu.services.manager import FlockManager
 from mobu.services.users import flock_users, generate_users
 
 
-def flock_config(registry: BusinessRegistry, **fields: Any) -> FlockConfig:
+def flock_config(**fields: Any) -> FlockConfig:
     data: dict[str, Any] = {
         "name": "test",
         "count": 3,
@@ -29,13 +33,12 @@ def flock_config(registry: BusinessRegistry, **fields: Any) -> FlockConfig:
         "business": {"type": "EmptyLoop", "options": {"idle_time": "1h"}},
     }
     data.update(fields)
-    return FlockConfig.model_validate(data, context={"registry": registry})
+    return FlockConfig.model_validate(data)
 
 
-def test_user_generation(registry: BusinessRegistry) -> None:
+def test_user_generation() -> None:
     """Names are zero-padded to the width of count; uid/gid consecutive; groups shared."""
     config = flock_config(
-        registry,
         count=10,
         user_spec={
             "username_prefix": "bot-mobu-user",
@@ -50,14 +53,14 @@ def test_user_generation(registry: BusinessRegistry) -> None:
     assert [u.uidnumber for u in users] == list(range(1000, 1010))
     assert [u.gidnumber for u in users] == list(range(2000, 2010))
     assert all(u.groups[0].name == "g" for u in users)
-    five = generate_users(flock_config(registry, count=5))
+    five = generate_users(flock_config(count=5))
     assert [u.username for u in five] == [f"bot-mobu-user{i}" for i in range(1, 6)]
     assert five[0].uidnumber is None
 
 
-def test_replica_partitioning(registry: BusinessRegistry) -> None:
+def test_replica_partitioning() -> None:
     """User i belongs to replica i % count (count 10, 3 replicas)."""
-    config = flock_config(registry, count=10)
+    config = flock_config(count=10)
     shares = [[u.username[-2:] for u in flock_users(config, 3, i)] for i in range(3)]
     assert shares == [["01", "04", "07", "10"], ["02", "05", "08"], ["03", "06", "09"]]
 
@@ -80,38 +83,37 @@ def test_replica_partitioning(registry: BusinessRegistry) -> None:
         ({"extra": 1}, "Extra inputs are not permitted"),
     ],
 )
-def test_config_validation(
-    registry: BusinessRegistry, fields: dict[str, Any], message: str
-) -> None:
+def test_config_validation(fields: dict[str, Any], message: str) -> None:
     """Invalid flock configs are rejected at validation time with the reference messages."""
     with pytest.raises(ValidationError, match=message):
-        flock_config(registry, **fields)
+        flock_config(**fields)
 
 
-def test_business_validation(registry: BusinessRegistry) -> None:
+def test_business_validation(builder: MonkeyBuilder) -> None:
     """Unknown types list the known ones; options are validated with their location."""
-    with pytest.raises(ValidationError) as info:
-        flock_config(registry, business={"type": "Nope"})
-    assert "known types: EmptyLoop, HTTPCheck" in str(info.value)
-    with pytest.raises(ValidationError) as info:
-        flock_config(registry, business={"type": "HTTPCheck", "options": {"bogus": 1}})
-    locs = {tuple(e["loc"]) for e in info.value.errors()}
-    assert ("business", "options", "url") in locs
-    assert ("business", "options", "bogus") in locs
-    with pytest.raises(ValidationError) as info:
-        flock_config(registry, business={"type": "EmptyLoop", "options": {"idle_time": "soon"}})
-    assert info.value.errors()[0]["loc"] == ("business", "options", "idle_time")
-    config = flock_config(
-        registry, business={"type": "EmptyLoop", "options": {"idle_time": "5m30s"}}
-    )
-    assert config.business.options.idle_time.total_seconds() == 330
+
+    def prepare(business: dict[str, Any]) -> MonkeyFactory:
+        return builder.prepare(flock_config(business=business).business, flock="test")
+
+    with pytest.raises(UnknownBusinessError, match="known types: EmptyLoop, HTTPCheck"):
+        prepare({"type": "Nope"})
+    with pytest.raises(InvalidOptionsError) as info:
+        prepare({"type": "HTTPCheck", "options": {"bogus": 1}})
+    locs = {tuple(e["loc"]) for e in info.value.to_dict()["detail"]}
+    assert ("body", "business", "options", "url") in locs
+    assert ("body", "business", "options", "bogus") in locs
+    with pytest.raises(InvalidOptionsError) as info:
+        prepare({"type": "EmptyLoop", "options": {"idle_time": "soon"}})
+    assert info.value.errors[0]["loc"] == ("options", "idle_time")
+    factory = prepare({"type": "EmptyLoop", "options": {"idle_time": "5m30s"}})
+    assert factory.options.idle_time.total_seconds() == 330
+    assert factory.config.options == {"idle_time": 330.0}
 
 
 async def test_flock_lifecycle(manager: FlockManager, events: Events) -> None:
     """A flock starts its monkeys, summarises, lists, and stops them all."""
     flock = await manager.start_flock(
         flock_config(
-            manager._builder.registry,
             business={"type": "EmptyLoop", "options": {"idle_time": 0.01}},
         )
     )
@@ -136,9 +138,7 @@ async def test_flock_lifecycle(manager: FlockManager, events: Events) -> None:
 
 async def test_batched_start(manager: FlockManager, events: Events) -> None:
     """Monkeys start in batches with the wait between batches (not after the last)."""
-    registry = manager._builder.registry
     config = flock_config(
-        registry,
         count=6,
         start_batch_size=2,
         start_batch_wait=0.3,
@@ -154,9 +154,8 @@ async def test_batched_start(manager: FlockManager, events: Events) -> None:
 
 async def test_replace_same_name(manager: FlockManager) -> None:
     """Starting a flock with a taken name stops the old one and replaces it."""
-    registry = manager._builder.registry
-    first = await manager.start_flock(flock_config(registry))
-    second = await manager.start_flock(flock_config(registry, count=2))
+    first = await manager.start_flock(flock_config())
+    second = await manager.start_flock(flock_config(count=2))
     assert all(m.state == MonkeyState.FINISHED for m in first.monkeys)
     assert manager.get_flock("test") is second
     assert len(second.monkeys) == 2
@@ -176,9 +175,9 @@ async def test_failed_start_not_registered(builder: MonkeyBuilder) -> None:
         builder=builder, identity=FailingIdentity(), logger=null_logger()
     ) as manager:
         with pytest.raises(RuntimeError, match="identity provider is down"):
-            await manager.start_flock(flock_config(builder.registry))
+            await manager.start_flock(flock_config())
         assert manager.list_flocks() == []
-        await manager.autostart([flock_config(builder.registry, name="a")])
+        await manager.autostart([flock_config(name="a")])
         assert [(f.name, f.error) for f in manager.autostart_failures] == [
             ("a", "RuntimeError: identity provider is down")
         ]
@@ -186,7 +185,7 @@ async def test_failed_start_not_registered(builder: MonkeyBuilder) -> None:
 
 async def test_refresh(manager: FlockManager) -> None:
     """refresh_flock signals every business."""
-    flock = await manager.start_flock(flock_config(manager._builder.registry))
+    flock = await manager.start_flock(flock_config())
     manager.refresh_flock("test")
     assert all(m.dump().business.refreshing for m in flock.monkeys)
 
@@ -196,8 +195,6 @@ async def test_stop_all_on_exit(builder: MonkeyBuilder) -> None:
     async with FlockManager(
         builder=builder, identity=AnonymousIdentity(), logger=null_logger()
     ) as manager:
-        hung = await manager.start_flock(
-            flock_config(builder.registry, name="hung", business={"type": "Hanging"})
-        )
+        hung = await manager.start_flock(flock_config(name="hung", business={"type": "Hanging"}))
         await asyncio.gather(*(m.business.executed.wait() for m in hung.monkeys))  # type: ignore[attr-defined]
     assert all(m.state == MonkeyState.FINISHED for m in hung.monkeys)

@@ -9,7 +9,6 @@ import pytest
 from mobu.events import Events
 from mobu.identity import AnonymousIdentity
 from mobu.models.solitary import SolitaryConfig
-from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.httpcheck import HttpCheckEvent
 from mobu.services.manager import FlockManager
@@ -23,29 +22,25 @@ def client(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-async def solo(
-    builder: MonkeyBuilder, registry: BusinessRegistry, client: str, **options: Any
-) -> Any:
+async def solo(builder: MonkeyBuilder, client: str, **options: Any) -> Any:
     options["client"] = client
     config = SolitaryConfig.model_validate(
         {
             "user": {"username": "bot-mobu-http"},
             "business": {"type": "HTTPCheck", "options": options},
         },
-        context={"registry": registry},
     )
     return await run_solitary(config, builder=builder, identity=AnonymousIdentity())
 
 
 async def test_success_publishes_event(
     builder: MonkeyBuilder,
-    registry: BusinessRegistry,
     events: Events,
     target: Target,
     client: str,
 ) -> None:
     """A 200 with a matching body is a success with duration and status in the event."""
-    result = await solo(builder, registry, client, url=f"{target.url}/ok", body_regex="nominal")
+    result = await solo(builder, client, url=f"{target.url}/ok", body_regex="nominal")
     assert result.success, result.error
     assert events.recorder is not None
     [event] = events.recorder.published("http_check")
@@ -59,13 +54,12 @@ async def test_success_publishes_event(
 
 async def test_wrong_status(
     builder: MonkeyBuilder,
-    registry: BusinessRegistry,
     events: Events,
     target: Target,
     client: str,
 ) -> None:
     """A 503 fails with the status in the error; the failed event carries its duration."""
-    result = await solo(builder, registry, client, url=f"{target.url}/status/503")
+    result = await solo(builder, client, url=f"{target.url}/status/503")
     assert not result.success
     assert "status 503, expected 2xx" in result.error
     assert "status 503" in result.log
@@ -76,37 +70,30 @@ async def test_wrong_status(
 
 
 async def test_expected_status_and_redirects(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
+    builder: MonkeyBuilder, target: Target, client: str
 ) -> None:
     """expected_status accepts non-2xx codes; redirects are followed only when asked."""
     assert (
-        await solo(builder, registry, client, url=f"{target.url}/status/404", expected_status=[404])
+        await solo(builder, client, url=f"{target.url}/status/404", expected_status=[404])
     ).success
     assert (
-        await solo(builder, registry, client, url=f"{target.url}/redirect", expected_status=[302])
+        await solo(builder, client, url=f"{target.url}/redirect", expected_status=[302])
     ).success
-    followed = await solo(
-        builder, registry, client, url=f"{target.url}/redirect", follow_redirects=True
-    )
+    followed = await solo(builder, client, url=f"{target.url}/redirect", follow_redirects=True)
     assert followed.success
 
 
-async def test_body_mismatch(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
-) -> None:
+async def test_body_mismatch(builder: MonkeyBuilder, target: Target, client: str) -> None:
     """A body that does not match body_regex fails."""
-    result = await solo(builder, registry, client, url=f"{target.url}/ok", body_regex="^degraded")
+    result = await solo(builder, client, url=f"{target.url}/ok", body_regex="^degraded")
     assert not result.success
     assert "does not match" in result.error
 
 
-async def test_method_headers_body(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
-) -> None:
+async def test_method_headers_body(builder: MonkeyBuilder, target: Target, client: str) -> None:
     """Method, headers and body are sent as configured."""
     result = await solo(
         builder,
-        registry,
         client,
         url=f"{target.url}/echo",
         method="POST",
@@ -117,21 +104,18 @@ async def test_method_headers_body(
     assert result.success, result.error
 
 
-async def test_timeout_and_refused(
-    builder: MonkeyBuilder, registry: BusinessRegistry, target: Target, client: str
-) -> None:
+async def test_timeout_and_refused(builder: MonkeyBuilder, target: Target, client: str) -> None:
     """A server that never answers times out; a closed port is a connection error."""
-    result = await solo(builder, registry, client, url=f"{target.url}/hang", timeout=0.2)
+    result = await solo(builder, client, url=f"{target.url}/hang", timeout=0.2)
     assert not result.success
     assert "timed out" in result.error
-    result = await solo(builder, registry, client, url="http://127.0.0.1:9/", timeout=2)
+    result = await solo(builder, client, url="http://127.0.0.1:9/", timeout=2)
     assert not result.success
     assert "ClientConnectorError" in result.error or "Connect" in result.error
 
 
 async def test_flock_shares_one_session(
     manager: FlockManager,
-    registry: BusinessRegistry,
     events: Events,
     target: Target,
     client: str,
@@ -149,7 +133,6 @@ async def test_flock_shares_one_session(
                 "options": {"url": f"{target.url}/ok", "idle_time": 0, "client": client},
             },
         },
-        context={"registry": registry},
     )
     flock = await manager.start_flock(config)
     assert events.recorder is not None

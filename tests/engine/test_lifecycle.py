@@ -12,7 +12,6 @@ from mobu.events import Events
 from mobu.models.business.config import BusinessConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser
-from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder, null_logger
 from mobu.services.business.base import StopRequestedError
 from mobu.services.monkey import Monkey
@@ -22,11 +21,9 @@ USER = AuthenticatedUser(username="bot-mobu-test")
 BOUND = 10.0  # generous bound: these operations must finish, on however loaded a machine
 
 
-def config(registry: BusinessRegistry, kind: str, **options: Any) -> BusinessConfig:
+def config(kind: str, **options: Any) -> BusinessConfig:
     restart = options.pop("restart", False)
-    return BusinessConfig.model_validate(
-        {"type": kind, "options": options, "restart": restart}, context={"registry": registry}
-    )
+    return BusinessConfig.model_validate({"type": kind, "options": options, "restart": restart})
 
 
 def make_probe(**options: Any) -> Probe:
@@ -41,12 +38,9 @@ def make_probe(**options: Any) -> Probe:
     )
 
 
-def monkey_for(
-    builder: MonkeyBuilder, registry: BusinessRegistry, kind: str, **options: Any
-) -> Monkey:
-    return builder.build(
-        name="bot-mobu-test", flock="f", config=config(registry, kind, **options), user=USER
-    )
+def monkey_for(builder: MonkeyBuilder, kind: str, **options: Any) -> Monkey:
+    factory = builder.prepare(config(kind, **options), flock="f")
+    return factory.build(USER, name="bot-mobu-test")
 
 
 async def test_pause_returns_false_on_stop() -> None:
@@ -62,9 +56,9 @@ async def test_pause_returns_false_on_stop() -> None:
     assert await probe.pause(timedelta(hours=1)) is False
 
 
-async def test_stop_during_idle(builder: MonkeyBuilder, registry: BusinessRegistry) -> None:
+async def test_stop_during_idle(builder: MonkeyBuilder) -> None:
     """A monkey idling for an hour stops at once and ends FINISHED after shutdown and close."""
-    monkey = monkey_for(builder, registry, "Probe", idle_time="1h")
+    monkey = monkey_for(builder, "Probe", idle_time="1h")
     async with asyncio.TaskGroup() as tg:
         monkey.start(tg)
         probe = monkey.business
@@ -79,11 +73,9 @@ async def test_stop_during_idle(builder: MonkeyBuilder, registry: BusinessRegist
     assert probe.failure_count == 0
 
 
-async def test_stop_during_iter_with_timeout(
-    builder: MonkeyBuilder, registry: BusinessRegistry
-) -> None:
+async def test_stop_during_iter_with_timeout(builder: MonkeyBuilder) -> None:
     """A stop ends iter_with_timeout while it waits on a silent stream."""
-    monkey = monkey_for(builder, registry, "Streaming", idle_time="1h")
+    monkey = monkey_for(builder, "Streaming", idle_time="1h")
     async with asyncio.TaskGroup() as tg:
         monkey.start(tg)
         business = monkey.business
@@ -142,11 +134,9 @@ async def test_interruptible_raises_on_stop_and_timeout() -> None:
             await task
 
 
-async def test_hung_execute_is_cancelled_after_grace(
-    builder: MonkeyBuilder, registry: BusinessRegistry
-) -> None:
+async def test_hung_execute_is_cancelled_after_grace(builder: MonkeyBuilder) -> None:
     """A business that ignores stop is cancelled after the grace; shutdown and close still run."""
-    monkey = monkey_for(builder, registry, "Hanging")
+    monkey = monkey_for(builder, "Hanging")
     async with asyncio.TaskGroup() as tg:
         monkey.start(tg)
         await monkey.business.executed.wait()  # type: ignore[attr-defined]
@@ -158,9 +148,9 @@ async def test_hung_execute_is_cancelled_after_grace(
     assert "did not stop within grace" in monkey.log.text()
 
 
-async def test_startup_failure_counts(builder: MonkeyBuilder, registry: BusinessRegistry) -> None:
+async def test_startup_failure_counts(builder: MonkeyBuilder) -> None:
     """A failed startup is a failure; without restart the monkey ends FINISHED."""
-    monkey = monkey_for(builder, registry, "Probe", fail_startup=True)
+    monkey = monkey_for(builder, "Probe", fail_startup=True)
     async with asyncio.TaskGroup() as tg:
         monkey.start(tg)
     assert monkey.business.failure_count == 1
@@ -172,11 +162,10 @@ async def test_startup_failure_counts(builder: MonkeyBuilder, registry: Business
     assert "Shutting down monkey due to error" in text
 
 
-async def test_restart_after_error_idle(builder: MonkeyBuilder, registry: BusinessRegistry) -> None:
+async def test_restart_after_error_idle(builder: MonkeyBuilder) -> None:
     """With restart the same business restarts after error_idle_time; counters persist."""
     monkey = monkey_for(
         builder,
-        registry,
         "Probe",
         restart=True,
         fail_executions=2,
@@ -195,9 +184,9 @@ async def test_restart_after_error_idle(builder: MonkeyBuilder, registry: Busine
     assert monkey.state == MonkeyState.FINISHED
 
 
-async def test_no_restart_ends_monkey(builder: MonkeyBuilder, registry: BusinessRegistry) -> None:
+async def test_no_restart_ends_monkey(builder: MonkeyBuilder) -> None:
     """Without restart one failure ends the monkey, closing the business."""
-    monkey = monkey_for(builder, registry, "Probe", fail_executions=1)
+    monkey = monkey_for(builder, "Probe", fail_executions=1)
     async with asyncio.TaskGroup() as tg:
         monkey.start(tg)
     probe = monkey.business
@@ -207,11 +196,9 @@ async def test_no_restart_ends_monkey(builder: MonkeyBuilder, registry: Business
     assert monkey.state == MonkeyState.FINISHED
 
 
-async def test_error_idle_interrupted_by_stop(
-    builder: MonkeyBuilder, registry: BusinessRegistry
-) -> None:
+async def test_error_idle_interrupted_by_stop(builder: MonkeyBuilder) -> None:
     """A monkey waiting an hour in error_idle stops at once."""
-    monkey = monkey_for(builder, registry, "Probe", restart=True, fail_executions=5)
+    monkey = monkey_for(builder, "Probe", restart=True, fail_executions=5)
     monkey.business.options.error_idle_time = timedelta(hours=1)
     async with asyncio.TaskGroup() as tg:
         monkey.start(tg)

@@ -19,7 +19,7 @@ from mobu.models.flock import FlockConfig
 from mobu.models.solitary import SolitaryConfig
 from mobu.models.timedelta import HumanTimedelta, parse_timedelta
 from mobu.models.user import AuthenticatedUser
-from mobu.registry import BusinessRegistry, default_registry
+from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.empty import EmptyLoop
 from mobu.services.solitary import run_solitary
@@ -62,7 +62,7 @@ def test_timedelta_serialises_as_seconds() -> None:
 
 def test_registry_entry_points() -> None:
     """The installed entry points provide the built-ins; lookups of unknown types list them."""
-    registry = default_registry()
+    registry = BusinessRegistry()
     assert {"EmptyLoop", "HTTPCheck"} <= set(registry.names())
     with pytest.raises(UnknownBusinessError, match=r"known types: .*EmptyLoop"):
         registry.get("Nope")
@@ -118,13 +118,10 @@ def test_monkey_logger_redacts_and_filters(tmp_path: Path) -> None:
     assert "RuntimeError: boom <redacted>" in text
 
 
-async def test_solitary_success_and_token_never_shown(
-    builder: MonkeyBuilder, registry: BusinessRegistry
-) -> None:
+async def test_solitary_success_and_token_never_shown(builder: MonkeyBuilder) -> None:
     """A solitary EmptyLoop succeeds and returns its log; user dumps never carry tokens."""
     config = SolitaryConfig.model_validate(
-        {"user": {"username": "bot-mobu-solo"}, "business": {"type": "EmptyLoop"}},
-        context={"registry": registry},
+        {"user": {"username": "bot-mobu-solo"}, "business": {"type": "EmptyLoop"}}
     )
     result = await run_solitary(config, builder=builder, identity=AnonymousIdentity())
     assert result.success
@@ -135,23 +132,21 @@ async def test_solitary_success_and_token_never_shown(
     assert "gt-secret" not in repr(user)
 
 
-async def test_solitary_timeout(builder: MonkeyBuilder, registry: BusinessRegistry) -> None:
+async def test_solitary_timeout(builder: MonkeyBuilder) -> None:
     """A solitary run that hangs is stopped at its timeout and reported as failed."""
     config = SolitaryConfig.model_validate(
-        {"user": {"username": "bot-mobu-solo"}, "business": {"type": "Hanging"}, "timeout": 0.2},
-        context={"registry": registry},
+        {"user": {"username": "bot-mobu-solo"}, "business": {"type": "Hanging"}, "timeout": 0.2}
     )
     result = await run_solitary(config, builder=builder, identity=AnonymousIdentity())
     assert not result.success
     assert result.error == "Timed out after 0.2s"
 
 
-def test_solitary_rejects_bad_spec(registry: BusinessRegistry) -> None:
+def test_solitary_rejects_bad_spec() -> None:
     """A bad solitary spec is a validation error naming the field."""
     with pytest.raises(ValidationError) as info:
         SolitaryConfig.model_validate(
-            {"user": {"username": "root"}, "business": {"type": "EmptyLoop"}},
-            context={"registry": registry},
+            {"user": {"username": "root"}, "business": {"type": "EmptyLoop"}}
         )
     assert info.value.errors()[0]["loc"] == ("user", "username")
     assert timedelta(hours=1) == SolitaryConfig.model_fields["timeout"].default
@@ -208,22 +203,22 @@ def _flock(**fields: object) -> dict[str, object]:
     ],
 )
 def test_flock_integers_are_strict_and_bounded(
-    registry: BusinessRegistry, fields: dict[str, object], where: tuple[object, ...]
+    fields: dict[str, object], where: tuple[object, ...]
 ) -> None:
     """Counts and ids must be real integers in range (a bool, a string, a float is refused)."""
     with pytest.raises(ValidationError) as info:
-        FlockConfig.model_validate(_flock(**fields), context={"registry": registry})
+        FlockConfig.model_validate(_flock(**fields))
     assert info.value.errors()[0]["loc"] == where
 
 
-def test_flock_integers_from_yaml(registry: BusinessRegistry) -> None:
+def test_flock_integers_from_yaml() -> None:
     """YAML integers (the configuration's autostart) are still accepted."""
     data = yaml.safe_load(
         "name: f\ncount: 3\nstart_batch_size: 2\nstart_batch_wait: 1s\n"
         "user_spec: {username_prefix: bot-mobu-u, uid_start: 1000, gid_start: 2000}\n"
         "business: {type: EmptyLoop}\n"
     )
-    config = FlockConfig.model_validate(data, context={"registry": registry})
+    config = FlockConfig.model_validate(data)
     assert (config.count, config.start_batch_size) == (3, 2)
 
 

@@ -93,16 +93,16 @@ def test_secret_options_are_masked_unless_revealed() -> None:
     """Secret options dump as masks; only the REVEAL context (the client's) writes them out."""
     registry = BusinessRegistry({"GitLFS": GitLFS})
     url = "https://gituser:lfs-pw-1234@lfs.example.org/repo.git/info/lfs?token=tq1234"
-    config = BusinessConfig.model_validate(
-        {"type": "GitLFS", "options": {"lfs_read_url": url, "lfs_write_url": url}},
-        context={"registry": registry},
-    )
-    dumped = config.model_dump(mode="json")
+    given = {"lfs_read_url": url, "lfs_write_url": url}
+    options = registry.options("GitLFS", given)
+    dumped = options.model_dump(mode="json")
     masked = "https://gituser:**********@lfs.example.org/repo.git/info/lfs?token=**********"
-    assert dumped["options"]["lfs_write_url"] == masked
-    assert config.model_dump(mode="python")["options"]["lfs_read_url"] == masked
-    assert "lfs-pw-1234" not in config.model_dump_json()
-    assert config.model_dump(mode="json", context=REVEAL)["options"]["lfs_read_url"] == url
-    assert isinstance(config.options, GitLFSOptions)
-    assert set(secret_values(config.options)) == {"lfs-pw-1234", "tq1234"}
+    assert dumped["lfs_write_url"] == masked
+    assert options.model_dump(mode="python")["lfs_read_url"] == masked
+    assert "lfs-pw-1234" not in options.model_dump_json()
+    assert options.model_dump(mode="json", context=REVEAL)["lfs_read_url"] == url
+    assert isinstance(options, GitLFSOptions)
+    assert set(secret_values(options)) == {"lfs-pw-1234", "tq1234"}
+    assert "lfs-pw-1234" not in repr(options)
+    config = BusinessConfig(type="GitLFS", options=given)  # as given: not in its repr
     assert "lfs-pw-1234" not in repr(config)

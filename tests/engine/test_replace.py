@@ -7,20 +7,20 @@ from typing import Any
 
 import pytest
 
+from mobu.exceptions import ShuttingDownError
 from mobu.identity import AnonymousIdentity
 from mobu.models.flock import FlockConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser, User
-from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder, null_logger
 from mobu.services.flock import Flock
-from mobu.services.manager import FlockManager, ShuttingDownError
+from mobu.services.manager import FlockManager
 
 WAIT = 60.0
 """Generous bound on waits that only a hang would reach."""
 
 
-def config(registry: BusinessRegistry, **fields: Any) -> FlockConfig:
+def config(**fields: Any) -> FlockConfig:
     data: dict[str, Any] = {
         "name": "test",
         "count": 3,
@@ -28,7 +28,7 @@ def config(registry: BusinessRegistry, **fields: Any) -> FlockConfig:
         "business": {"type": "EmptyLoop", "options": {"idle_time": "1h"}},
     }
     data.update(fields)
-    return FlockConfig.model_validate(data, context={"registry": registry})
+    return FlockConfig.model_validate(data)
 
 
 def running_monkey_tasks() -> list[asyncio.Task[Any]]:
@@ -54,10 +54,7 @@ class GatedIdentity:
 
 async def test_concurrent_replacements_leave_one_flock(manager: FlockManager) -> None:
     """Ten concurrent starts of one name: one flock stays, every other monkey is stopped."""
-    registry = manager._builder.registry
-    flocks = await asyncio.gather(
-        *(manager.start_flock(config(registry, count=2)) for _ in range(10))
-    )
+    flocks = await asyncio.gather(*(manager.start_flock(config(count=2)) for _ in range(10)))
     assert manager.list_flocks() == ["test"]
     current = manager.get_flock("test")
     assert current in flocks
@@ -71,8 +68,7 @@ async def test_concurrent_replacements_leave_one_flock(manager: FlockManager) ->
 
 async def test_queued_requests_end_batched_starts(manager: FlockManager) -> None:
     """Queued replacements and a stop end each batched start instead of waiting out its batches."""
-    registry = manager._builder.registry
-    slow = config(registry, count=4, start_batch_size=1, start_batch_wait="1h")
+    slow = config(count=4, start_batch_size=1, start_batch_wait="1h")
     async with asyncio.timeout(WAIT):
         # gather runs the coroutines' first steps in order: the stop is queued after the starts.
         *flocks, _ = await asyncio.gather(
@@ -86,10 +82,9 @@ async def test_queued_requests_end_batched_starts(manager: FlockManager) -> None
 
 async def test_autostart_racing_puts(manager: FlockManager) -> None:
     """An autostart and API starts of the same name leave one flock and no other monkey."""
-    registry = manager._builder.registry
     await asyncio.gather(
-        manager.autostart([config(registry)]),
-        *(manager.start_flock(config(registry, count=2)) for _ in range(2)),
+        manager.autostart([config()]),
+        *(manager.start_flock(config(count=2)) for _ in range(2)),
     )
     assert manager.list_flocks() == ["test"]
     assert manager.autostart_failures == []
@@ -102,7 +97,7 @@ async def test_stop_during_authentication_starts_nothing(builder: MonkeyBuilder)
     """A stop that arrives while the users authenticate leaves no monkey running."""
     identity = GatedIdentity()
     async with FlockManager(builder=builder, identity=identity, logger=null_logger()) as manager:
-        start = asyncio.create_task(manager.start_flock(config(builder.registry)))
+        start = asyncio.create_task(manager.start_flock(config()))
         await identity.asked.wait()
         stop = asyncio.create_task(manager.stop_flock("test"))
         identity.gate.set()
@@ -118,7 +113,7 @@ async def test_refresh_during_start_reaches_new_monkeys(builder: MonkeyBuilder) 
     """A refresh asked while the flock is still starting reaches the monkeys built afterwards."""
     identity = GatedIdentity()
     async with FlockManager(builder=builder, identity=identity, logger=null_logger()) as manager:
-        start = asyncio.create_task(manager.start_flock(config(builder.registry)))
+        start = asyncio.create_task(manager.start_flock(config()))
         await identity.asked.wait()
         manager.refresh_flock("test")
         identity.gate.set()
@@ -132,7 +127,7 @@ async def test_shutdown_racing_starts_leaves_nothing_running(builder: MonkeyBuil
     identity = GatedIdentity()
     async with FlockManager(builder=builder, identity=identity, logger=null_logger()) as manager:
         starts = [
-            asyncio.create_task(manager.start_flock(config(builder.registry, name=name)))
+            asyncio.create_task(manager.start_flock(config(name=name)))
             for name in ("a", "a", "a", "b")
         ]
         await identity.asked.wait()
@@ -148,7 +143,7 @@ async def test_shutdown_racing_starts_leaves_nothing_running(builder: MonkeyBuil
         assert running_monkey_tasks() == []
         assert manager.list_flocks() == []
         with pytest.raises(ShuttingDownError):
-            await manager.start_flock(config(builder.registry))
+            await manager.start_flock(config())
 
 
 async def test_exit_after_concurrent_replacements(builder: MonkeyBuilder) -> None:
@@ -157,8 +152,6 @@ async def test_exit_after_concurrent_replacements(builder: MonkeyBuilder) -> Non
         async with FlockManager(
             builder=builder, identity=AnonymousIdentity(), logger=null_logger()
         ) as manager:
-            flocks = await asyncio.gather(
-                *(manager.start_flock(config(builder.registry)) for _ in range(5))
-            )
+            flocks = await asyncio.gather(*(manager.start_flock(config()) for _ in range(5)))
     assert all(m.state == MonkeyState.FINISHED for f in flocks for m in f.monkeys)
     assert running_monkey_tasks() == []

@@ -18,10 +18,8 @@ USER = AuthenticatedUser(username="bot-mobu-stop")
 
 
 def business(builder: MonkeyBuilder, kind: str, **options: Any) -> Business[Any]:
-    config = BusinessConfig.model_validate(
-        {"type": kind, "options": options}, context={"registry": builder.registry}
-    )
-    return builder.build(name=USER.username, flock="f", config=config, user=USER).business
+    config = BusinessConfig.model_validate({"type": kind, "options": options})
+    return builder.prepare(config, flock="f").build(USER).business
 
 
 @pytest.mark.parametrize("client", ["fast", "aiohttp"])

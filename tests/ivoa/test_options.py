@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mobu.exceptions import QuerySetError
-from mobu.models.business.config import BusinessConfig
+from mobu.exceptions import InvalidOptionsError, QuerySetError
+from mobu.registry import BusinessRegistry
 from mobu.services.business.querysets import SHIPPED_ONLY, QuerySetLocator
 from mobu.services.business.siaquerysetrunner import SIAQuerySetRunnerOptions, load_sia_params
 from mobu.services.business.tapqueryrunner import TAPQueryRunnerOptions
@@ -27,11 +27,9 @@ def test_queries_required() -> None:
 
 def test_unknown_option_rejected_with_its_place() -> None:
     """An unknown TAP option is refused and the error names it."""
-    with pytest.raises(ValidationError) as excinfo:
-        BusinessConfig.model_validate(
-            {"type": "TAPQueryRunner", "options": {"queries": ["SELECT 1"], "bogus": 1}}
-        )
-    assert "bogus" in str(excinfo.value)
+    with pytest.raises(InvalidOptionsError) as excinfo:
+        BusinessRegistry().options("TAPQueryRunner", {"queries": ["SELECT 1"], "bogus": 1})
+    assert "business.options.bogus: unknown key" in str(excinfo.value)
 
 
 def test_query_timeout_accepts_human_durations() -> None:

@@ -20,7 +20,7 @@ from mobu.factory import ProcessContext
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.flock import FlockConfig
 from mobu.models.user import AuthenticatedUser
-from mobu.registry import default_registry
+from mobu.registry import BusinessRegistry
 from mobu.services.business.notebookrunnerinfinite import NotebookRunnerInfinite
 from mobu.services.flock import Flock
 from mobu.services.notebooks import CodeCell
@@ -68,8 +68,14 @@ class WatchedNotebookRunner(NotebookRunnerInfinite):
         repo_cache: RepoCache,
     ) -> None:
         super().__init__(
-            options=options, user=user, events=events, logger=logger, flock=flock,
-            http_client=http_client, discovery=discovery, repo_cache=repo_cache,
+            options=options,
+            user=user,
+            events=events,
+            logger=logger,
+            flock=flock,
+            http_client=http_client,
+            discovery=discovery,
+            repo_cache=repo_cache,
         )
         self.started_cells: list[int] = []
         self.cell_started = asyncio.Event()
@@ -107,7 +113,7 @@ async def running(
     """A process context wired to ``hub`` with recorded events and failures."""
     events = Events()
     failures = FailureCollector()
-    registry = default_registry()
+    registry = BusinessRegistry()  # this context's own: registering here leaks nowhere
     registry.register("WatchedNotebookRunner", WatchedNotebookRunner)
     context = ProcessContext(
         hub_config(hub.url, hub.admin_token, **extra),
@@ -122,7 +128,7 @@ async def running(
 
 async def start(context: ProcessContext, **flock: Any) -> Flock:
     """Start a flock from keyword arguments of :class:`FlockConfig`."""
-    config = FlockConfig.model_validate(flock, context={"registry": context.registry})
+    config = FlockConfig.model_validate(flock)
     return await context.manager.start_flock(config)
 
 

@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from mobu.config import Config
 from mobu.discovery import Discovery, DiscoveryError
 from mobu.events import Events
+from mobu.exceptions import InvalidOptionsError
 from mobu.identity import IdentityError, build_identity
-from mobu.models.business.config import BusinessConfig
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.business.nublado import NubladoPythonLoopOptions
 from mobu.models.user import AuthenticatedUser
-from mobu.registry import default_registry
+from mobu.registry import BusinessRegistry
 from mobu.services.business.labsession import NubladoError
 from mobu.services.business.notebookrunnerlist import NotebookRunnerList
 from mobu.services.business.nubladopythonloop import NubladoPythonLoop
@@ -56,14 +56,14 @@ def test_image_mapped_to_user_options() -> None:
 )
 def test_bad_options_name_their_place(options: dict[str, object], where: str) -> None:
     """Invalid Nublado options are refused with the field's location."""
-    with pytest.raises(ValidationError) as info:
-        BusinessConfig.model_validate({"type": "NubladoPythonLoop", "options": options})
-    assert any(where in ".".join(map(str, e["loc"])) for e in info.value.errors())
+    with pytest.raises(InvalidOptionsError) as info:
+        BusinessRegistry().options("NubladoPythonLoop", options)
+    assert any(where in ".".join(map(str, e["loc"])) for e in info.value.errors)
 
 
 def test_entry_points() -> None:
     """The Jupyter businesses are registered, with the alias and their collaborators."""
-    registry = default_registry()
+    registry = BusinessRegistry()
     assert registry.get("JupyterPythonLoop") is registry.get("NubladoPythonLoop")
     for name in ("NotebookRunnerCounting", "NotebookRunnerList", "NotebookRunnerInfinite"):
         assert "repo_url" in registry.options_model(name).model_fields
@@ -191,6 +191,6 @@ def test_repo_url_refused(url: str) -> None:
 )
 def test_max_executions_strict_and_bounded(business: str, value: object) -> None:
     """max_executions is a real integer between 1 and 100,000."""
-    with pytest.raises(ValidationError) as info:
-        BusinessConfig.model_validate({"type": business, "options": {"max_executions": value}})
-    assert info.value.errors()[0]["loc"] == ("options", "max_executions")
+    with pytest.raises(InvalidOptionsError) as info:
+        BusinessRegistry().options(business, {"max_executions": value})
+    assert info.value.errors[0]["loc"] == ("options", "max_executions")

@@ -153,10 +153,9 @@ async def test_stop_during_push(logger: FilteringBoundLogger, capture: Capturing
     async with black_hole() as (port, connected):
         url = f"http://127.0.0.1:{port}/mobu/check.git/info/lfs"
         config = BusinessConfig.model_validate(
-            {"type": "GitLFS", "options": {"lfs_read_url": url, "lfs_write_url": url}},
-            context={"registry": registry},
+            {"type": "GitLFS", "options": {"lfs_read_url": url, "lfs_write_url": url}}
         )
-        monkey = builder.build(name="bot-mobu-lfs", flock="f", config=config, user=USER)
+        monkey = builder.prepare(config, flock="f").build(USER, name="bot-mobu-lfs")
         business = monkey.business
         assert isinstance(business, GitLFS)
         async with asyncio.TaskGroup() as tg:

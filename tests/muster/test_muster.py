@@ -178,15 +178,13 @@ async def hung_server() -> AsyncIterator[tuple[str, asyncio.Event]]:
 async def test_stop_while_hung() -> None:
     """A monkey whose Muster request hangs stops at once, without waiting for the timeout."""
     registry = BusinessRegistry({"Muster": Muster})
-    services = BusinessServices()
     capture = CapturingLogger()
     logger = structlog.wrap_logger(
         capture, wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG), processors=[]
     )
     async with hung_server() as (url, connected):
-        services.provide(
-            "discovery", Discovery(DiscoveryConfig.model_validate({"services": {"muster": url}}))
-        )
+        discovery = Discovery(DiscoveryConfig.model_validate({"services": {"muster": url}}))
+        services = BusinessServices(discovery=discovery)
         builder = MonkeyBuilder(
             registry=registry,
             services=services,
@@ -197,10 +195,9 @@ async def test_stop_while_hung() -> None:
             stop_grace=PATIENT_GRACE,  # only a business that stops itself beats BOUND
         )
         config = BusinessConfig.model_validate(
-            {"type": "Muster", "options": {"request_timeout": "1h"}},
-            context={"registry": registry},
+            {"type": "Muster", "options": {"request_timeout": "1h"}}
         )
-        monkey = builder.build(name="bot-mobu-muster", flock="f", config=config, user=USER)
+        monkey = builder.prepare(config, flock="f").build(USER, name="bot-mobu-muster")
         async with asyncio.TaskGroup() as tg:
             monkey.start(tg)
             async with asyncio.timeout(BOUND):

@@ -58,7 +58,6 @@ def flock(
             "user_spec": {"username_prefix": f"bot-mobu-{name}"},
             "business": {"type": business, "options": options, "restart": restart},
         },
-        context={"registry": obs_registry()},
     )
 
 

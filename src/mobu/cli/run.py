@@ -12,26 +12,31 @@ from pydantic import ValidationError
 
 from mobu.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, dump_json, fail, load_yaml
 from mobu.config import Config, ConfigError, format_validation_error, load_config
-from mobu.exceptions import ClientRequestError
+from mobu.exceptions import ClientRequestError, InvalidOptionsError
 from mobu.factory import ProcessContext
+from mobu.models.errors import format_errors
 from mobu.models.solitary import SolitaryConfig, SolitaryResult
+from mobu.registry import BusinessRegistry
 from mobu.services.builder import null_logger
-from mobu.services.resources import MissingServiceError
 from mobu.services.solitary import run_solitary
 
 __all__ = ["run"]
 
 
-async def _run(config: Config, spec: dict[str, Any]) -> SolitaryResult | str:
+async def _run(
+    config: Config, spec: dict[str, Any], registry: BusinessRegistry
+) -> SolitaryResult | str:
     """Run the spec; returns the result, or the validation message of a bad spec."""
-    async with ProcessContext(config, logger=null_logger()) as context:
-        try:
-            solitary = SolitaryConfig.model_validate(spec, context={"registry": context.registry})
-        except ValidationError as exc:
-            return f"invalid spec:\n{format_validation_error(exc)}"
+    try:
+        solitary = SolitaryConfig.model_validate(spec)
+    except ValidationError as exc:
+        return f"invalid spec:\n{format_validation_error(exc)}"
+    async with ProcessContext(config, logger=null_logger(), registry=registry) as context:
         try:
             return await run_solitary(solitary, builder=context.builder, identity=context.identity)
-        except (MissingServiceError, ClientRequestError) as exc:
+        except InvalidOptionsError as exc:
+            return f"invalid spec:\n{format_errors(exc.errors_at(('business',)))}"
+        except ClientRequestError as exc:
             return str(exc)
 
 
@@ -51,11 +56,12 @@ def run(spec: Path, config_path: Path | None, as_json: bool) -> None:
     Prints the log; exits 0 on success, 1 if the business failed, 2 if SPEC is invalid.
     """
     data = load_yaml(spec)
+    registry = BusinessRegistry()
     try:
-        config = load_config(config_path)
+        config = load_config(config_path, registry=registry)
     except ConfigError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    result = asyncio.run(_run(config, data))
+    result = asyncio.run(_run(config, data, registry))
     if isinstance(result, str):
         fail(f"{spec}: {result}", EXIT_BAD_INPUT)
     if as_json:

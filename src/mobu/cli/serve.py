@@ -9,6 +9,7 @@ import click
 
 from mobu.cli.common import EXIT_BAD_INPUT, fail
 from mobu.config import ConfigError, load_config
+from mobu.registry import BusinessRegistry
 from mobu.server import run_server
 
 __all__ = ["serve"]
@@ -41,8 +42,9 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
         sys.stdout.flush()
 
     try:
-        config = load_config(config_path)
+        registry = BusinessRegistry()
+        config = load_config(config_path, registry=registry)
         config.auth.check_bind(host)
-        run_server(config, host, port, on_ready=announce)
+        run_server(config, host, port, on_ready=announce, registry=registry)
     except ConfigError as exc:
         fail(str(exc), EXIT_BAD_INPUT)

@@ -13,6 +13,7 @@ from mobu.config import Config
 from mobu.demo.base import DemoComponent, DemoContribution
 from mobu.demo.processes import ProcessRegistry
 from mobu.demo.stop import StopRequest
+from mobu.exceptions import MobuError
 from mobu.factory import ProcessContext
 from mobu.main import app_context, create_app
 from mobu.server import MobuServer
@@ -22,7 +23,7 @@ __all__ = ["DemoError", "run_demo"]
 Echo = Callable[[str], None]
 
 
-class DemoError(Exception):
+class DemoError(MobuError):
     """The demo cannot run (no component could start)."""
 
 

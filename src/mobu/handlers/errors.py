@@ -12,10 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mobu.exceptions import ClientRequestError
-from mobu.identity import IdentityError
+from mobu.exceptions import MobuError
 from mobu.models.errors import error_detail, validation_details
-from mobu.services.resources import MissingServiceError
 
 __all__ = ["error_body", "install_error_handlers"]
 
@@ -34,19 +32,11 @@ def error_body(loc: Sequence[str | int], msg: str, error_type: str) -> dict[str,
     return {"detail": [error_detail(loc, msg, error_type)]}
 
 
-async def _client_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ClientRequestError)
+async def _mobu_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MobuError)
+    if exc.status_code is None:  # a failure, not an answer to the request
+        return await _unexpected_error(request, exc)
     return JSONResponse(exc.to_dict(), status_code=exc.status_code)
-
-
-async def _missing_service(_request: Request, exc: Exception) -> JSONResponse:
-    body = error_body(["body", "business", "type"], str(exc), "business_unavailable")
-    return JSONResponse(body, status_code=422)
-
-
-async def _identity_error(_request: Request, exc: Exception) -> JSONResponse:
-    body = error_body(["body"], f"Cannot authenticate the users: {exc}", "identity_failed")
-    return JSONResponse(body, status_code=502)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -88,9 +78,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error of ``app`` in the one error shape."""
-    app.add_exception_handler(ClientRequestError, _client_error)
-    app.add_exception_handler(MissingServiceError, _missing_service)
-    app.add_exception_handler(IdentityError, _identity_error)
+    app.add_exception_handler(MobuError, _mobu_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -28,7 +28,11 @@ _MAX_DIGITS = 18
 
 
 class _BodyTooLargeError(Exception):
-    """Raised into the application when a streamed body goes over the limit."""
+    """Raised into the application when a streamed body goes over the limit.
+
+    Not a MobuError: the API's MobuError handler would answer it inside the application,
+    while it must reach this middleware, which sends the 413.
+    """
 
 
 class BodyLimitMiddleware:

@@ -13,6 +13,7 @@ __all__ = ["AnonymousIdentity", "IdentityError", "IdentityProvider", "authentica
 class IdentityError(MobuError):
     """Monkeys could not be given an identity (user creation or token minting failed)."""
 
+    error, status_code = "identity_failed", 502
 
 class IdentityProvider(Protocol):
     """Turns users into authenticated users with tokens (one module per provider)."""

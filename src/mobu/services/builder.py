@@ -1,8 +1,9 @@
-"""Builds monkeys: the business instance, its logger and its log."""
+"""Builds monkeys: a business is prepared once, then a monkey is built for each user."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from structlog.typing import FilteringBoundLogger
 from mobu.alerts.reporting import Reporters
 from mobu.events import Events
 from mobu.logsetup import redacting_logger
+from mobu.models.business.base import BusinessOptions
 from mobu.models.business.config import BusinessConfig
 from mobu.models.secrets import secret_values
 from mobu.models.user import AuthenticatedUser
@@ -22,7 +24,7 @@ from mobu.services.monkey import Monkey
 from mobu.services.resources import BusinessServices
 from mobu.storage.monkeylog import MonkeyLog, MonkeyLogDirectory, make_monkey_logger
 
-__all__ = ["MonkeyBuilder"]
+__all__ = ["MonkeyBuilder", "MonkeyFactory", "null_logger"]
 
 
 @dataclass
@@ -47,56 +49,84 @@ class MonkeyBuilder:
     stop_grace: timedelta = timedelta(seconds=30)
     echo_logs: bool = False
 
-    def build(
+    def prepare(
         self,
-        *,
-        name: str,
-        flock: str | None,
         config: BusinessConfig,
-        user: AuthenticatedUser,
-        shared_kwargs: dict[str, Any] | None = None,
-    ) -> Monkey:
-        """Build one monkey; ``shared_kwargs`` are the resolved extra collaborators."""
-        log = self._log_for(flock, name)
-        secrets = [user.token, *secret_values(config.options)]
+        *,
+        flock: str | None,
+        location: tuple[str | int, ...] = ("body", "business"),
+    ) -> MonkeyFactory:
+        """Resolve the business of ``config`` once: class, validated options, collaborators.
+
+        Parameters
+        ----------
+        config
+            The business envelope (options as given).
+        flock
+            Name of the flock the monkeys belong to, None for a solitary run.
+        location
+            Where ``config`` is in the request, for the places of errors.
+
+        Raises
+        ------
+        UnknownBusinessError
+            No such business type.
+        InvalidOptionsError
+            The options do not validate.
+        MissingServiceError
+            The business needs a collaborator this process does not provide.
+        """
+        options = self.registry.options(config.type, config.options, location)
+        collaborators: dict[str, object] = {}
+        for wanted in self.registry.collaborators(config.type):
+            if wanted.optional and getattr(self.services, wanted.name) is None:
+                continue  # the business's own default
+            collaborators[wanted.name] = self.services.get(wanted.name, config.type)
+        if "options" in config.model_fields_set:
+            shown = options.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+            config = config.model_copy(update={"options": shown})
+        return MonkeyFactory(
+            builder=self,
+            config=config,
+            cls=self.registry.get(config.type),
+            options=options,
+            collaborators=collaborators,
+            flock=flock,
+        )
+
+    def build(self, factory: MonkeyFactory, user: AuthenticatedUser, name: str) -> Monkey:
+        """Build the monkey ``name`` of ``user`` running the business ``factory`` prepared."""
+        log = self._log_for(factory.flock, name)
+        secrets = [user.token, *secret_values(factory.options)]
         if log is not None:
             logger = make_monkey_logger(
                 log,
-                config.options.log_level,
+                factory.options.log_level,
                 secrets=secrets,
-                echo=self.logger.bind(monkey=name, flock=flock) if self.echo_logs else None,
+                echo=self.logger.bind(monkey=name, flock=factory.flock) if self.echo_logs else None,
             )
         else:
             logger = redacting_logger(
-                self.logger.bind(monkey=name, flock=flock, user=user.username), secrets
+                self.logger.bind(monkey=name, flock=factory.flock, user=user.username), secrets
             )
-        cls = self.registry.get(config.type)
-        kwargs = shared_kwargs if shared_kwargs is not None else self.collaborators(config.type)
-        business: Business[Any] = cls(
-            options=config.options,
+        business: Business[Any] = factory.cls(
+            options=factory.options,
             user=user,
             events=self.events,
             logger=logger,
-            flock=flock,
-            **kwargs,
+            flock=factory.flock,
+            **factory.collaborators,
         )
         return Monkey(
             name=name,
-            flock=flock,
+            flock=factory.flock,
             business=business,
-            restart=config.restart,
+            restart=factory.config.restart,
             log=log,
             logger=logger,
             stop_grace=self.stop_grace,
             reporters=self.reporters,
         )
-
-    def collaborators(self, business_type: str) -> dict[str, Any]:
-        """Resolve the extra constructor arguments a business type declares."""
-        return {
-            p: self.services.resolve(p, business_type)
-            for p in self.registry.extra_parameters(business_type)
-        }
 
     def _log_for(self, flock: str | None, name: str) -> MonkeyLog | None:
         if self.log_directory is not None:
@@ -104,6 +134,46 @@ class MonkeyBuilder:
         if flock is None:
             return MonkeyLog(None)
         return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonkeyFactory:
+    """One business prepared for a flock (or a solitary run): builds a monkey for a user.
+
+    Made by :meth:`MonkeyBuilder.prepare`, before any user is authenticated.
+
+    Attributes
+    ----------
+    builder
+        Logs, events, reporters and stop grace of the monkeys.
+    config
+        The business config as it is shown: the options validated, only those given, secrets
+        masked.
+    cls
+        The business class.
+    options
+        The validated options.
+    collaborators
+        The extra constructor arguments the business asks for.
+    flock
+        Name of the flock, None for a solitary run.
+    """
+
+    builder: MonkeyBuilder
+    config: BusinessConfig
+    cls: type[Business[Any]]
+    options: BusinessOptions
+    collaborators: Mapping[str, object]
+    flock: str | None
+
+    @property
+    def type(self) -> str:
+        """The business type name."""
+        return self.config.type
+
+    def build(self, user: AuthenticatedUser, *, name: str | None = None) -> Monkey:
+        """Build the monkey of ``user`` (named ``name``, by default the username)."""
+        return self.builder.build(self, user, name or user.username)
 
 
 def null_logger() -> FilteringBoundLogger:

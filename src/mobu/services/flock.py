@@ -12,7 +12,7 @@ from mobu.exceptions import MonkeyNotFoundError
 from mobu.identity import IdentityProvider
 from mobu.models.flock import FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyState
-from mobu.services.builder import MonkeyBuilder
+from mobu.services.builder import MonkeyFactory
 from mobu.services.monkey import Monkey
 from mobu.services.stats import StatsCollector
 from mobu.services.users import flock_users
@@ -26,9 +26,9 @@ class Flock:
     Parameters
     ----------
     config
-        Configuration of the flock.
-    builder
-        Builds the monkeys.
+        Configuration of the flock (its business as given).
+    factory
+        The flock's business, prepared: builds the monkey of each user.
     identity
         Gives the monkeys their tokens.
     task_group
@@ -45,7 +45,7 @@ class Flock:
         self,
         *,
         config: FlockConfig,
-        builder: MonkeyBuilder,
+        factory: MonkeyFactory,
         identity: IdentityProvider,
         task_group: asyncio.TaskGroup,
         replica_count: int = 1,
@@ -55,8 +55,9 @@ class Flock:
     ) -> None:
         self.name = config.name
         self._stats = stats
-        self.config = config
-        self._builder = builder
+        self.config = config.model_copy(update={"business": factory.config})
+        """The configuration as it is shown (options validated, secrets masked)."""
+        self._factory = factory
         self._identity = identity
         self._task_group = task_group
         self._replica_count = replica_count
@@ -86,16 +87,8 @@ class Flock:
         if self._start_ending.is_set():
             self._logger.info("Flock start ended before its monkeys were built")
             return
-        business = self.config.business
-        shared = self._builder.collaborators(business.type)
         for user in authenticated:
-            monkey = self._builder.build(
-                name=user.username,
-                flock=self.name,
-                config=business,
-                user=user,
-                shared_kwargs=shared,
-            )
+            monkey = self._factory.build(user)
             if self._refresh_requested:
                 monkey.business.signal_refresh()
             self._monkeys[user.username] = monkey

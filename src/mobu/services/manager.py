@@ -11,14 +11,14 @@ from typing import Self
 
 from structlog.typing import FilteringBoundLogger
 
-from mobu.exceptions import ClientRequestError, FlockNotFoundError
+from mobu.exceptions import FlockNotFoundError, ShuttingDownError
 from mobu.identity import IdentityProvider
 from mobu.models.flock import FlockConfig, FlockSummary
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.flock import Flock
 from mobu.services.stats import StatsCollector
 
-__all__ = ["AutostartFailure", "FlockManager", "ShuttingDownError"]
+__all__ = ["AutostartFailure", "FlockManager"]
 
 
 @dataclass(slots=True)
@@ -27,16 +27,6 @@ class AutostartFailure:
 
     name: str
     error: str
-
-
-class ShuttingDownError(ClientRequestError):
-    """The process is shutting down: no flock starts any more."""
-
-    error = "mobu_shutting_down"
-    status_code = 503
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"Not starting flock {name}: mobu is shutting down")
 
 
 @dataclass(slots=True)
@@ -117,11 +107,15 @@ class FlockManager:
     async def start_flock(self, config: FlockConfig) -> Flock:
         """Start a flock, replacing (after stopping) any flock of the same name.
 
+        The business is prepared first (type, options, collaborators), so a flock that cannot
+        run fails before any user is authenticated and leaves the flock it would replace alone.
         The new flock is listed at once (while the one it replaces stops, then while it starts);
         if its start fails it is stopped and removed and the exception propagates.
 
         Raises
         ------
+        UnknownBusinessError, InvalidOptionsError, MissingServiceError
+            The business cannot run here.
         ShuttingDownError
             :meth:`stop_all` was called.
         """
@@ -130,11 +124,12 @@ class FlockManager:
             raise RuntimeError("FlockManager used outside its async context")
         name = config.name
         self._check_open(name)
+        factory = self._builder.prepare(config.business, flock=name)
         async with self._exclusive(name) as slot:
             self._check_open(name)
             flock = Flock(
                 config=config,
-                builder=self._builder,
+                factory=factory,
                 identity=self._identity,
                 task_group=task_group,
                 replica_count=self._replica_count,

@@ -1,43 +1,35 @@
-"""Process-wide collaborators that businesses ask for by constructor parameter name."""
+"""The collaborators a business may ask for: one typed bundle, built by the composition root."""
 
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
 
 import aiohttp
 import httpx
 
+from mobu.discovery import Discovery
+from mobu.exceptions import MissingServiceError
+from mobu.services.business.querysets import SHIPPED_ONLY, QuerySetLocator
+from mobu.services.repo import RepoCache
 from mobu.storage.fasthttp import FastHTTPClient
 
-__all__ = ["BusinessServices", "MissingServiceError"]
+__all__ = ["COLLABORATORS", "BusinessServices", "SharedClients"]
 
 
-class MissingServiceError(Exception):
-    """A business needs a collaborator that this process does not provide."""
+class SharedClients:
+    """Owner of the process-wide HTTP clients, each created on first use.
 
-
-@dataclass
-class BusinessServices:
-    """The one bundle of process-wide services.
-
-    A business that needs more than the base constructor arguments declares extra keyword-only
-    parameters; each is filled from the attribute of the same name here. Clients are created on
-    first use, so a process that runs no HTTP business opens no pool.
-
-    Attributes
-    ----------
-    extras
-        Further collaborators by name, set by the composition root (service discovery, the
-        notebook repository cache, ...), for those not declared as typed attributes.
+    A process that runs no HTTP business opens no pool. :meth:`aclose` closes what was opened.
     """
 
-    extras: dict[str, Any] = field(default_factory=dict)
-    _http_session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
-    _http_client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
-    _ssl: ssl.SSLContext | None = field(default=None, init=False, repr=False)
-    _fast_http: FastHTTPClient | None = field(default=None, init=False, repr=False)
+    __slots__ = ("_fast_http", "_http_client", "_http_session", "_ssl")
+
+    def __init__(self) -> None:
+        self._http_session: aiohttp.ClientSession | None = None
+        self._http_client: httpx.AsyncClient | None = None
+        self._ssl: ssl.SSLContext | None = None
+        self._fast_http: FastHTTPClient | None = None
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -80,23 +72,8 @@ class BusinessServices:
             )
         return self._http_client
 
-    def provide(self, name: str, value: Any) -> None:
-        """Make ``value`` available to businesses as the parameter ``name``."""
-        self.extras[name] = value
-
-    def resolve(self, name: str, business: str) -> Any:
-        """Return the collaborator for parameter ``name`` of ``business``."""
-        if name in self.extras:
-            return self.extras[name]
-        if name in ("http_session", "http_client", "ssl_context", "fast_http"):
-            return getattr(self, name)
-        raise MissingServiceError(
-            f"business {business} needs {name!r}, which this mobu does not provide"
-            " (check the configuration section for it)"
-        )
-
     async def aclose(self) -> None:
-        """Close the shared clients."""
+        """Close the clients that were opened."""
         if self._http_session is not None:
             await self._http_session.close()
             self._http_session = None
@@ -106,3 +83,77 @@ class BusinessServices:
         if self._fast_http is not None:
             await self._fast_http.aclose()
             self._fast_http = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessServices:
+    """The one bundle of process-wide collaborators a business may ask for.
+
+    A business that needs more than the base constructor arguments declares extra keyword-only
+    parameters named after the collaborators here: the fields below (None: this process does
+    not provide it, see :meth:`get`) and the shared clients (``http_session``, ``http_client``,
+    ``fast_http``, ``ssl_context``), created on first use by :class:`SharedClients`. The
+    registry checks those names when it loads a business class (:data:`COLLABORATORS`).
+
+    Attributes
+    ----------
+    clients
+        Owner of the lazily created HTTP clients (closed by :meth:`aclose`).
+    discovery
+        Service discovery: URLs of the platform's services and datasets.
+    repo_cache
+        Clones of notebook repositories, shared by the monkeys of a process.
+    query_sets
+        Where TAP and SIA query sets are found (the shipped ones and ``query_set_dirs``).
+    """
+
+    clients: SharedClients = field(default_factory=SharedClients, repr=False)
+    discovery: Discovery | None = None
+    repo_cache: RepoCache | None = None
+    query_sets: QuerySetLocator = SHIPPED_ONLY
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """The shared SSL context."""
+        return self.clients.ssl_context
+
+    @property
+    def http_session(self) -> aiohttp.ClientSession:
+        """The shared aiohttp session."""
+        return self.clients.http_session
+
+    @property
+    def fast_http(self) -> FastHTTPClient:
+        """The shared small HTTP/1.1 client."""
+        return self.clients.fast_http
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The shared httpx client."""
+        return self.clients.http_client
+
+    def get(self, name: str, business: str) -> object:
+        """Return the collaborator ``name`` for the business type ``business``.
+
+        Raises
+        ------
+        MissingServiceError
+            This process does not provide it (its field is None).
+        """
+        if name not in COLLABORATORS:
+            raise MissingServiceError(business, name)
+        value: object = getattr(self, name)
+        if value is None:
+            raise MissingServiceError(business, name)
+        return value
+
+    async def aclose(self) -> None:
+        """Close the shared clients."""
+        await self.clients.aclose()
+
+
+COLLABORATORS: frozenset[str] = frozenset(
+    {f.name for f in fields(BusinessServices) if f.name != "clients"}
+    | {"fast_http", "http_client", "http_session", "ssl_context"}
+)
+"""The names a business may ask for: the bundle's fields and its shared clients."""

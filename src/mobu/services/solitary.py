@@ -27,10 +27,17 @@ async def run_solitary(
     A run longer than ``config.timeout`` is stopped (its shutdown and close still run) and
     reported as a failure. The log keeps every line, error lines included, but not the frames
     of tracebacks (they show the server's source paths): see :func:`strip_tracebacks`.
+
+    Raises
+    ------
+    UnknownBusinessError, InvalidOptionsError, MissingServiceError
+        The business cannot run here (raised before the user is authenticated).
+    IdentityError
+        The user could not be authenticated.
     """
+    factory = builder.prepare(config.business, flock=None)
     [user] = await identity.authenticate([config.user], config.scopes)
-    name = f"solitary-{user.username}"
-    monkey = builder.build(name=name, flock=None, config=config.business, user=user)
+    monkey = factory.build(user, name=f"solitary-{user.username}")
     try:
         async with asyncio.timeout(config.timeout.total_seconds()):
             error = await monkey.run_once()

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import yarl
 
+from mobu.exceptions import MobuError
+
 __all__ = [
     "FastHTTPClient", "FastHTTPConnectionError", "FastHTTPError", "FastHTTPProtocolError",
     "FastRequest", "FastResponse",
@@ -37,7 +39,7 @@ _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILERS, _UNTIL_CLOSE, _DONE = range
 _Key = tuple[str, str, int]
 
 
-class FastHTTPError(Exception):
+class FastHTTPError(MobuError):
     """A request of the fast HTTP client failed."""
 
 

@@ -24,6 +24,8 @@ from typing import IO
 import httpx
 import psutil
 
+from mobu.exceptions import MobuError
+
 __all__ = [
     "HubUnavailableError",
     "LocalHub",
@@ -53,7 +55,7 @@ SpawnHook = Callable[[int, str], None]
 It may raise to abandon the start (the launcher then stops what it started)."""
 
 
-class HubUnavailableError(RuntimeError):
+class HubUnavailableError(MobuError, RuntimeError):
     """The local server could not be started (missing proxy, crash, no answer)."""
 
 

@@ -23,13 +23,15 @@ from typing import Any
 
 import httpx
 
+from mobu.exceptions import MobuError
+
 __all__ = ["PrometheusServer", "PrometheusUnavailableError", "prometheus_binary", "run_prometheus"]
 
 READY_DEADLINE = 30.0
 """Seconds Prometheus may take to become ready."""
 
 
-class PrometheusUnavailableError(Exception):
+class PrometheusUnavailableError(MobuError):
     """The prometheus binary is not installed, or the server did not start."""
 
 

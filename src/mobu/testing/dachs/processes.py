@@ -14,6 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mobu.exceptions import MobuError
 from mobu.testing.processtree import descendants, terminate
 
 __all__ = [
@@ -40,7 +41,7 @@ SpawnHook = Callable[[int, str], None]
 """Called with the PID and a label of each child right after it is spawned (may raise to abort)."""
 
 
-class DachsError(RuntimeError):
+class DachsError(MobuError, RuntimeError):
     """The DaCHS server could not be started; the message includes the relevant log lines."""
 
 
