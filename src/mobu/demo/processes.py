@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from mobu.exceptions import MobuError
 from mobu.testing.processtree import terminate
 
 __all__ = ["ProcessRegistry", "ProcessScope", "StartAbandonedError"]
@@ -16,7 +17,7 @@ __all__ = ["ProcessRegistry", "ProcessScope", "StartAbandonedError"]
 Log = Callable[[str], None]
 
 
-class StartAbandonedError(RuntimeError):
+class StartAbandonedError(MobuError, RuntimeError):
     """The demo is stopping: the component's start must not go on."""
 
 
