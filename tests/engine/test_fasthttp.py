@@ -24,12 +24,8 @@ from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.resources import BusinessServices
 from mobu.services.solitary import run_solitary
-from mobu.storage.fasthttp import (
-    MAX_HEADER_BYTES,
-    FastHTTPClient,
-    FastHTTPConnectionError,
-    FastHTTPProtocolError,
-)
+from mobu.storage.fasthttp import FastHTTPClient
+from mobu.storage.httpwire import MAX_HEADER_BYTES, FastHTTPConnectionError, FastHTTPProtocolError
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 

@@ -20,7 +20,8 @@ from mobu.models.secrets import SecretHttpUrl, SecretText, mask_url
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
-from mobu.storage.fasthttp import FastHTTPClient, FastHTTPError, FastRequest, FastResponse
+from mobu.storage.fasthttp import FastHTTPClient
+from mobu.storage.httpwire import FastHTTPError, FastRequest, FastResponse
 
 __all__ = ["HTTPCheck", "HTTPCheckError", "HTTPCheckOptions", "HttpCheckEvent"]
 
