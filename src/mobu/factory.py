@@ -110,7 +110,12 @@ class ProcessContext:
             replica_index=config.replica_index,
             stats=self.stats,
         )
-        self.observability = Observability(
+        self.observability = self._observability(config, logger)
+        self._life = _Lifecycle()
+
+    def _observability(self, config: Config, logger: FilteringBoundLogger) -> Observability:
+        """Statistics, metrics, event sinks and alert channels, watching this context's flocks."""
+        return Observability(
             events=self.events,
             reporters=self.reporters,
             stats=self.stats,
@@ -122,7 +127,6 @@ class ProcessContext:
             environment_name=config.discovery.environment_name,
             http_client=lambda: self.services.http_client,
         )
-        self._life = _Lifecycle()
 
     async def __aenter__(self) -> Self:
         await self.observability.start()

@@ -154,18 +154,7 @@ class GitRunner:
         """
         limit = (timeout or self.timeout).total_seconds()
         start = time.perf_counter()
-        process = await asyncio.create_subprocess_exec(
-            "git",
-            *args,
-            cwd=cwd,
-            env=git_environment(home),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        self.spawned.append(process.pid)
-        self._running[process.pid] = process
+        process = await self._spawn(args, cwd=cwd, home=home)
         try:
             async with asyncio.timeout(limit):
                 out, err = await process.communicate()
@@ -203,6 +192,24 @@ class GitRunner:
                 secrets=self.secrets,
             )
         return GitResult(stdout=stdout, stderr=stderr, duration=duration)
+
+    async def _spawn(
+        self, args: tuple[str, ...], *, cwd: Path, home: Path
+    ) -> asyncio.subprocess.Process:
+        """Start ``git <args>`` in its own session (so a kill reaches its helpers) and track it."""
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            *args,
+            cwd=cwd,
+            env=git_environment(home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.spawned.append(process.pid)
+        self._running[process.pid] = process
+        return process
 
     async def _kill(self, process: asyncio.subprocess.Process) -> None:
         """Kill the process group of ``process`` and reap it (even if cancelled again)."""
