@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from mobu.testing.processtree import terminate
+from mobu.platform.processtree import terminate
 
 __all__ = ["ProcessRegistry", "ProcessScope", "StartAbandonedError"]
 

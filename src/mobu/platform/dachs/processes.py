@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mobu.testing.processtree import descendants, terminate
+from mobu.platform.processtree import descendants, terminate
 
 __all__ = [
     "PG_PORT",
