@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+# Where scripts/install/*.sh install the local services and where mobu.platform's launchers
+# (tests, `mobu demo`, bench) find them: see docs/configuration.md.
+export MOBU_PLATFORM_DIR ?= $(CURDIR)/.services
 
 .PHONY: install services test lint demo bench clean
 
@@ -41,4 +44,4 @@ bench: install services
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .services .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MOBU_PLATFORM_DIR) .mypy_cache .ruff_cache .pytest_cache

@@ -17,7 +17,7 @@ import structlog
 from mobu.config import Config
 from mobu.events import EventBase, Events
 from mobu.factory import ProcessContext
-from mobu.testing.hub import LocalHub
+from mobu.platform.hub import LocalHub
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from jupyter_common import describe, mobu_context, save
 
 from mobu.models.flock import FlockConfig
+from mobu.platform.hub import LocalHub
 from mobu.storage.jupyter import HubClient
-from mobu.testing.hub import LocalHub
 
 V1 = "v1.kernel.websocket.jupyter.org"
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jupyter_common import describe, mobu_context, save
 
 from mobu.models.flock import FlockConfig
-from mobu.testing.hub import LocalHub
+from mobu.platform.hub import LocalHub
 
 CELLS = 20
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jupyter_common import mobu_context, save
 
 from mobu.models.flock import FlockConfig
-from mobu.testing.hub import LocalHub
+from mobu.platform.hub import LocalHub
 
 PHASES = [
     "spawn_request", "spawn_progress", "spawn", "lab_first_response", "session_create",

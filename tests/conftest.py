@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,10 @@ from mobu.services.resources import BusinessServices
 from mobu.storage.monkeylog import MonkeyLogDirectory
 from tests.support.businesses import Hanging, Probe, Streaming
 from tests.support.target import Target, run_target
+
+# The local platform's launchers (and `mobu demo` run by tests/demo) find the services installed by
+# scripts/install/*.sh under the repository's .services, whatever the working directory.
+os.environ.setdefault("MOBU_PLATFORM_DIR", str(Path(__file__).parents[1] / ".services"))
 
 
 @pytest.fixture

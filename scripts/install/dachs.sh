@@ -8,7 +8,7 @@
 # running while it configures. Nothing starts services by itself here (policy-rc.d), so this
 # script starts the cluster for the install and stops it again if it was down before. The
 # server the tests use runs on its own PostgreSQL data directory under .services/dachs/
-# (see src/mobu/testing/dachs/), not on this cluster.
+# (see src/mobu/platform/dachs/), not on this cluster.
 set -euo pipefail
 
 log() { printf '[dachs-install] %s\n' "$*"; }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install configurable-http-proxy (npm) for the local JupyterHub used by the tests and `mobu demo`.
-# Idempotent: a second run returns at once. Installs into .services/jupyter/ (git-ignored).
+# Idempotent: a second run returns at once. Installs into $MOBU_PLATFORM_DIR/jupyter/ (default
+# .services/jupyter/, git-ignored).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-DEST="$ROOT/.services/jupyter"
+DEST="${MOBU_PLATFORM_DIR:-$ROOT/.services}/jupyter"
 VERSION="5.3.0"
 BIN="$DEST/node_modules/.bin/configurable-http-proxy"
 if [ -x "$BIN" ] && grep -q "\"version\": \"$VERSION\"" "$DEST/node_modules/configurable-http-proxy/package.json" 2>/dev/null; then

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install what the GitLFS tests and demo need: git-lfs (Debian) and giftless + gunicorn in their own
-# venv under .services/giftless-venv (giftless pins old Flask/PyJWT, which must not reach the
-# project's venv). Idempotent: a second run checks versions and returns at once.
+# venv under $MOBU_PLATFORM_DIR/giftless-venv (default .services/; giftless pins old Flask/PyJWT,
+# which must not reach the project's venv). Idempotent: a second run checks versions and returns at once.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-VENV="$ROOT/.services/giftless-venv"
+VENV="${MOBU_PLATFORM_DIR:-$ROOT/.services}/giftless-venv"
 STAMP="$VENV/.mobu-installed"
 # giftless 0.6.2 declares no dependencies: upstream's requirements, resolved and pinned exactly here.
 # PyJWT stays at 2.9.0: 2.10 rejects giftless's upload tokens ("sub": null), so pushes fail with 401.

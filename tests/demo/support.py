@@ -24,7 +24,7 @@ from typing import IO
 
 import psutil
 
-from mobu.testing.dachs import default_base_dir
+from mobu.platform.dachs import default_base_dir
 
 __all__ = ["DemoRun", "subreaper"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mobu.testing.dachs import dachs_unavailable_reason
-from mobu.testing.hub import find_configurable_http_proxy
+from mobu.platform.dachs import dachs_unavailable_reason
+from mobu.platform.hub import find_configurable_http_proxy
 
 from .support import DemoRun, subreaper
 

@@ -19,7 +19,7 @@ from structlog.typing import FilteringBoundLogger
 from mobu.discovery import Discovery, DiscoveryConfig
 from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
-from mobu.testing.dachs import DachsServer, dachs_unavailable_reason
+from mobu.platform.dachs import DachsServer, dachs_unavailable_reason
 
 UNAVAILABLE = dachs_unavailable_reason()
 needs_dachs = pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or "")

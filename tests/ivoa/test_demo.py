@@ -11,11 +11,12 @@ import pytest
 from mobu.config import Config
 from mobu.demo import DemoContribution, DemoSettings, run_demo
 from mobu.demo.dachs import DachsDemo
+from mobu.demo.dachs_flocks import dachs_demo
 from mobu.discovery import DiscoveryConfig
 from mobu.events import Events
 from mobu.factory import ProcessContext
+from mobu.platform.dachs import DachsServer
 from mobu.services.builder import null_logger
-from mobu.testing.dachs import DachsServer, dachs_demo
 
 from .conftest import needs_dachs
 

@@ -17,6 +17,7 @@ from structlog.typing import FilteringBoundLogger
 from mobu.discovery import Discovery
 from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
+from mobu.platform.dachs import DachsServer
 from mobu.services.business.querysets import SHIPPED_ONLY, QuerySetLocator
 from mobu.services.business.siaquerysetrunner import (
     SIAClientError,
@@ -32,7 +33,6 @@ from mobu.services.business.tapquerysetrunner import (
     TAPQuerySetRunnerOptions,
     resolve_query_set,
 )
-from mobu.testing.dachs import DachsServer
 
 from .conftest import HungTap, logged, make_discovery, needs_dachs
 

@@ -7,10 +7,10 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
+from mobu.platform.dachs import DachsServer
 from mobu.services.business.siaquerysetrunner import SIAQuerySetRunner, SIAQuerySetRunnerOptions
 from mobu.services.business.tapqueryrunner import TAPQueryRunner, TAPQueryRunnerOptions
 from mobu.services.business.tapquerysetrunner import TAPQuerySetRunner, TAPQuerySetRunnerOptions
-from mobu.testing.dachs import DachsServer
 from tests.support.stopping import assert_stops_by_itself
 
 from .conftest import HungTap, make_discovery, needs_dachs

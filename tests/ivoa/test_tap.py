@@ -13,9 +13,9 @@ from structlog.typing import FilteringBoundLogger
 from mobu.discovery import Discovery
 from mobu.events import Events
 from mobu.models.user import AuthenticatedUser
+from mobu.platform.dachs import DachsServer
 from mobu.services.business.tap import TAPClientError, TapQuery, TAPQueryError
 from mobu.services.business.tapqueryrunner import TAPQueryRunner, TAPQueryRunnerOptions
-from mobu.testing.dachs import DachsServer
 
 from .conftest import SLOW_QUERY, HungTap, logged, make_discovery, needs_dachs
 

@@ -15,8 +15,8 @@ import httpx
 import psutil
 import pytest
 
+from mobu.platform.hub import LocalHub, LocalJupyterServer, find_configurable_http_proxy
 from mobu.storage.jupyter import HubClient, LabClient
-from mobu.testing.hub import LocalHub, LocalJupyterServer, find_configurable_http_proxy
 
 CHP = find_configurable_http_proxy()
 needs_hub = pytest.mark.skipif(

@@ -20,12 +20,12 @@ from mobu.factory import ProcessContext
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.flock import FlockConfig
 from mobu.models.user import AuthenticatedUser
+from mobu.platform.hub import LocalHub
 from mobu.registry import BusinessRegistry
 from mobu.services.business.notebookrunnerinfinite import NotebookRunnerInfinite
 from mobu.services.flock import Flock
 from mobu.services.notebooks import CodeCell
 from mobu.services.repo import RepoCache
-from mobu.testing.hub import LocalHub
 
 WAIT = 120.0
 """Generous bound on any wait for a lab-cycle event (spawns take 4-20 s on 2 cores)."""

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from mobu.events import EventBase
+from mobu.platform.hub import LocalHub
 from mobu.services.business.notebookrunner import (
     NotebookCellFailure,
     NotebookExecution,
@@ -16,7 +17,6 @@ from mobu.services.business.notebookrunner import (
 )
 from mobu.services.business.nubladopythonloop import NubladoPythonExecution
 from mobu.storage.jupyter import HubClient
-from mobu.testing.hub import LocalHub
 from tests.jupyter.conftest import commit_file, make_git_repo, needs_hub, remember_processes
 from tests.jupyter.notebooks import notebook
 from tests.jupyter.support import (

@@ -14,8 +14,8 @@ from mobu.identity import (
     StaticIdentityConfig,
 )
 from mobu.models.user import User
+from mobu.platform.hub import LocalHub
 from mobu.storage.jupyter import HubClient, JupyterWebError, LabClient
-from mobu.testing.hub import LocalHub
 from tests.jupyter.conftest import needs_hub
 
 pytestmark = [pytest.mark.jupyter, needs_hub]

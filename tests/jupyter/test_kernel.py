@@ -8,6 +8,7 @@ import contextlib
 import psutil
 import pytest
 
+from mobu.platform.hub import LocalJupyterServer
 from mobu.storage.jupyter import (
     CodeExecutionError,
     ExecutionTimeoutError,
@@ -16,7 +17,6 @@ from mobu.storage.jupyter import (
     LabClient,
 )
 from mobu.storage.jupyter.kernel import WireProtocol
-from mobu.testing.hub import LocalJupyterServer
 
 pytestmark = pytest.mark.jupyter
 

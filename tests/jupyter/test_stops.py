@@ -18,11 +18,11 @@ from mobu.events import Events
 from mobu.models.business.notebookrunner import NotebookRunnerOptions
 from mobu.models.business.nublado import NubladoPythonLoopOptions
 from mobu.models.user import AuthenticatedUser
+from mobu.platform.hub import LocalHub
 from mobu.services.business.notebookrunnerlist import NotebookRunnerList
 from mobu.services.business.nubladopythonloop import NubladoPythonLoop
 from mobu.services.repo import RepoCache
 from mobu.storage.jupyter import ExecutionResult
-from mobu.testing.hub import LocalHub
 from tests.jupyter.conftest import needs_hub
 from tests.jupyter.support import FAST, WAIT, running, start
 from tests.support.stopping import HANG_BOUND, PATIENT_GRACE, assert_stops_by_itself, silent_server

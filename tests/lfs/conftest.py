@@ -14,7 +14,7 @@ import structlog
 from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
 
-from mobu.testing.lfs import LfsServers, run_lfs_servers
+from mobu.platform.lfs import LfsServers, run_lfs_servers
 
 TOKEN = "gt-lfs-test-token.s3cr3t"
 

@@ -17,12 +17,12 @@ from mobu.events import Events
 from mobu.models.business.config import BusinessConfig
 from mobu.models.monkey import MonkeyState
 from mobu.models.user import AuthenticatedUser
+from mobu.platform.lfs import LfsServers, lfs_unavailable_reason
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.gitlfs import GitLFS, GitLfsCheck, GitLFSError, GitLFSOptions
 from mobu.services.resources import BusinessServices
 from mobu.storage.git import GitCommandError
-from mobu.testing.lfs import LfsServers, lfs_unavailable_reason
 from tests.support.stopping import PATIENT_GRACE
 
 from .conftest import TOKEN, black_hole, group_members, survivors

@@ -12,10 +12,10 @@ from mobu.events import Events
 from mobu.factory import ProcessContext
 from mobu.models.flock import FlockConfig
 from mobu.models.solitary import SolitaryConfig
+from mobu.platform.lfs import LfsServers, lfs_unavailable_reason
 from mobu.services.builder import null_logger
 from mobu.services.business.gitlfs import GitLfsCheck
 from mobu.services.solitary import run_solitary
-from mobu.testing.lfs import LfsServers, lfs_unavailable_reason
 
 from .conftest import TOKEN
 

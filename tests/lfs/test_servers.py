@@ -10,8 +10,8 @@ import httpx
 import pytest
 from structlog.typing import FilteringBoundLogger
 
+from mobu.platform.lfs import LfsServers, lfs_unavailable_reason
 from mobu.storage.git import GitCommandError, GitRunner
-from mobu.testing.lfs import LfsServers, lfs_unavailable_reason
 
 from .conftest import TOKEN
 

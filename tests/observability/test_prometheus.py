@@ -24,11 +24,11 @@ from mobu.main import create_app
 from mobu.metrics import LagMonitor, MetricsConfig, MobuMetrics
 from mobu.models.flock import FlockSummary
 from mobu.models.monkey import MonkeyState
+from mobu.platform.prometheus import prometheus_binary, run_prometheus
 from mobu.services.builder import null_logger
 from mobu.services.business.empty import EmptyLoopExecution
 from mobu.services.business.tap import TapQuery
 from mobu.services.stats import StatsCollector
-from mobu.testing.prometheus import prometheus_binary, run_prometheus
 from tests.observability.conftest import flock, obs_registry, process
 from tests.support.target import Target
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from mobu.demo.base import DemoContribution, DemoSettings, start_in_thread
-from mobu.testing.dachs import DachsError, DachsServer, dachs_unavailable_reason
-from mobu.testing.dachs.demo import demo_flocks
+from mobu.demo.dachs_flocks import demo_flocks
+from mobu.platform.dachs import DachsError, DachsServer, dachs_unavailable_reason
 
 __all__ = ["DachsDemo"]
 

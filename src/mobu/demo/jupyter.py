@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mobu.demo.base import DemoContribution, DemoSettings, start_in_thread
-from mobu.testing.hub import LocalHub
+from mobu.platform.hub import LocalHub
 
 __all__ = ["JupyterHubDemo"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import psutil
 
 from mobu.exceptions import MobuError
-from mobu.testing.processtree import terminate
+from mobu.platform.processtree import terminate
 
 __all__ = ["ProcessRegistry", "ProcessScope", "StartAbandonedError"]
 

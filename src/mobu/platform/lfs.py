@@ -8,9 +8,9 @@ descriptors (no port race):
 * the *write* port requires HTTP Basic credentials whose password is the configured token (the
   user name is ignored) and answers 401 otherwise, as an authenticating ingress does.
 
-The git smart-HTTP server (:mod:`mobu.testing.githttp`) serves bare repositories; pushes need the
+The git smart-HTTP server (:mod:`mobu.platform.githttp`) serves bare repositories; pushes need the
 same token.
-Run ``python -m mobu.testing.lfs`` to start both and print their URLs and token as JSON (the token
+Run ``python -m mobu.platform.lfs`` to start both and print their URLs and token as JSON (the token
 is ``$MOBU_LFS_TOKEN`` or a random one); it stops them on SIGINT/SIGTERM.
 """
 
@@ -33,9 +33,10 @@ from pathlib import Path
 
 import httpx
 
+from mobu.platform.settings import PlatformSettings
+
 __all__ = [
     "LfsServers",
-    "giftless_venv",
     "lfs_unavailable_reason",
     "run_lfs_servers",
 ]
@@ -78,22 +79,19 @@ def factory(token, write_port):
 '''
 
 
-def giftless_venv() -> Path:
-    """Return the giftless venv (``MOBU_GIFTLESS_VENV`` or ``.services/giftless-venv``)."""
-    configured = os.environ.get("MOBU_GIFTLESS_VENV")
-    if configured:
-        return Path(configured)
-    return _SOURCE_ROOT.parent / ".services" / "giftless-venv"
+def lfs_unavailable_reason(platform: PlatformSettings | None = None) -> str | None:
+    """Say why the LFS servers cannot run here, or None when they can.
 
-
-def lfs_unavailable_reason() -> str | None:
-    """Say why the LFS servers cannot run here, or None when they can."""
+    giftless is looked for in ``platform.giftless_venv`` (default: :class:`PlatformSettings`
+    from the environment).
+    """
     if shutil.which("git") is None:
         return "git is not installed"
     if shutil.which("git-lfs") is None:
         return "git-lfs is not installed (run scripts/install/lfs.sh as root)"
-    if not (giftless_venv() / "bin" / "gunicorn").exists():
-        return f"giftless is not installed in {giftless_venv()} (run scripts/install/lfs.sh)"
+    venv = (platform or PlatformSettings()).giftless_venv
+    if not (venv / "bin" / "gunicorn").exists():
+        return f"giftless is not installed in {venv} (run scripts/install/lfs.sh)"
     return None
 
 
@@ -275,7 +273,10 @@ async def _spawn(
 
 @asynccontextmanager
 async def run_lfs_servers(
-    token: str | None = None, directory: Path | None = None
+    token: str | None = None,
+    directory: Path | None = None,
+    *,
+    platform: PlatformSettings | None = None,
 ) -> AsyncIterator[LfsServers]:
     """Start giftless and the git smart-HTTP server on free loopback ports; stop them after.
 
@@ -285,8 +286,11 @@ async def run_lfs_servers(
         Token the write port accepts; a random one by default.
     directory
         Where storage, repositories and logs go; a temporary directory (removed after) by default.
+    platform
+        Where giftless is installed; default :class:`PlatformSettings` from the environment.
     """
-    reason = lfs_unavailable_reason()
+    platform = platform or PlatformSettings()
+    reason = lfs_unavailable_reason(platform)
     if reason is not None:
         raise RuntimeError(reason)
     token = token or secrets.token_urlsafe(24)
@@ -308,7 +312,7 @@ async def run_lfs_servers(
     )
     try:
         config = _giftless_config(base, storage, token, servers.write_port)
-        venv = giftless_venv()
+        venv = platform.giftless_venv
         giftless_env = {
             "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "GIFTLESS_CONFIG_FILE": str(config),
@@ -328,7 +332,7 @@ async def run_lfs_servers(
             "PYTHONPATH": str(_SOURCE_ROOT),
             "MOBU_LFS_TOKEN": token,
         }
-        git_argv = [sys.executable, "-m", "mobu.testing.githttp"]
+        git_argv = [sys.executable, "-m", "mobu.platform.githttp"]
         git_argv += ["--root", str(git_root), "--fd", str(git_sock.fileno())]
         git_log = base / "git-http.log"
         servers._processes.append(
@@ -378,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: start the servers, print their URLs, stop them on SIGINT/SIGTERM."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m mobu.testing.lfs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m mobu.platform.lfs", description=__doc__)
     parser.parse_args(argv)
     asyncio.run(_serve_until_signal(os.environ.get("MOBU_LFS_TOKEN") or None))
 

@@ -25,6 +25,7 @@ import httpx
 import psutil
 
 from mobu.exceptions import MobuError
+from mobu.platform.settings import PlatformSettings
 
 __all__ = [
     "HubUnavailableError",
@@ -66,20 +67,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def find_configurable_http_proxy() -> str | None:
+def find_configurable_http_proxy(platform: PlatformSettings | None = None) -> str | None:
     """Locate npm's ``configurable-http-proxy``.
 
-    Looks at ``MOBU_CHP``, then ``.services/jupyter`` of the source tree (installed by
-    ``scripts/install/jupyter.sh``), then ``PATH`` (skipping the Python package of that name,
-    which corrupts binary websocket frames).
+    Looks under ``platform.services_dir`` (installed there by ``scripts/install/jupyter.sh``;
+    default: :class:`PlatformSettings` from the environment), then ``PATH`` (skipping the Python
+    package of that name, which corrupts binary websocket frames).
     """
-    env = os.environ.get("MOBU_CHP")
-    if env and os.access(env, os.X_OK):
-        return env
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / ".services/jupyter/node_modules/.bin/configurable-http-proxy"
-        if candidate.exists():
-            return str(candidate)
+    candidate = (platform or PlatformSettings()).configurable_http_proxy
+    if os.access(candidate, os.X_OK):
+        return str(candidate)
     found = shutil.which("configurable-http-proxy")
     if found and Path(found).parent != Path(sys.executable).parent:
         return found
@@ -264,7 +261,7 @@ class LocalHub(_Launched):
     port
         Public port; a free one by default (a test that restarts a hub reuses it).
     chp
-        Path of npm's ``configurable-http-proxy`` (found by default).
+        Path of npm's ``configurable-http-proxy``; by default found under ``platform``.
     nodelay
         Start user servers with TCP_NODELAY websockets.
     lab
@@ -274,6 +271,9 @@ class LocalHub(_Launched):
     on_spawn
         Told the PID of the hub as soon as it is spawned (the hub then spawns the proxy and
         the user servers, each in its own session).
+    platform
+        Where the local services are installed; default :class:`PlatformSettings` from the
+        environment.
     """
 
     label = "jupyterhub"
@@ -287,8 +287,9 @@ class LocalHub(_Launched):
         lab: bool = False,
         extra_config: str = "",
         on_spawn: SpawnHook | None = None,
+        platform: PlatformSettings | None = None,
     ) -> None:
-        proxy = chp or find_configurable_http_proxy()
+        proxy = chp or find_configurable_http_proxy(platform)
         if proxy is None:
             raise HubUnavailableError(
                 "npm configurable-http-proxy is not installed (run scripts/install/jupyter.sh)"

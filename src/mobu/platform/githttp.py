@@ -1,6 +1,6 @@
 """A smart-HTTP git server: ``git http-backend`` behind a threaded stdlib WSGI server.
 
-Started by :func:`mobu.testing.lfs.run_lfs_servers` as ``python -m mobu.testing.githttp --root DIR
+Started by :func:`mobu.platform.lfs.run_lfs_servers` as ``python -m mobu.platform.githttp --root DIR
 --fd N``, on a listening socket it inherits (so its port was chosen free by the parent). Pushes need
 HTTP Basic credentials whose password is ``$MOBU_LFS_TOKEN``; fetches are anonymous.
 """
@@ -115,7 +115,7 @@ def _serve_git(root: Path, fd: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m mobu.testing.githttp", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m mobu.platform.githttp", description=__doc__)
     parser.add_argument("--root", required=True, type=Path, help="directory of bare repositories")
     parser.add_argument("--fd", required=True, type=int, help="inherited listening socket")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Run a private DaCHS server until SIGINT/SIGTERM: ``python -m mobu.testing.dachs``.
+"""Run a private DaCHS server until SIGINT/SIGTERM: ``python -m mobu.platform.dachs``.
 
 Prints the TAP and SIA URLs and a ``discovery:`` snippet for mobu's configuration.
 """
@@ -11,9 +11,8 @@ import threading
 
 import yaml
 
-from mobu.testing.dachs.demo import dachs_demo
-from mobu.testing.dachs.processes import DachsError
-from mobu.testing.dachs.server import DachsServer, dachs_unavailable_reason
+from mobu.platform.dachs.processes import DachsError
+from mobu.platform.dachs.server import DachsServer, dachs_unavailable_reason
 
 
 def main() -> int:
@@ -31,8 +30,7 @@ def main() -> int:
         print(f"cannot start DaCHS: {exc}", file=sys.stderr)
         return 1
     try:
-        demo = dachs_demo(server)
-        datasets = {k: v.model_dump(mode="json") for k, v in demo.datasets.items()}
+        datasets = {"demo": {"tap": server.tap_url, "sia": server.sia_url}}
         print(f"TAP: {server.tap_url}\nSIA: {server.sia_url}\nPIDs: {server.pids}")
         print(yaml.safe_dump({"discovery": {"datasets": datasets}}, sort_keys=False), flush=True)
         done.wait()

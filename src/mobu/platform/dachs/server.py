@@ -2,7 +2,7 @@
 
 Each :class:`DachsServer` is self-contained under one directory (by default
 ``.services/dachs/run-<pid>-<random>/`` in the repository): a copy of the prepared template
-(:mod:`mobu.testing.dachs.prepare`) with its own PostgreSQL, listening only on a Unix socket
+(:mod:`mobu.platform.dachs.prepare`) with its own PostgreSQL, listening only on a Unix socket
 there, and its own DaCHS root and configuration file (``GAVOSETTINGS``). Nothing touches
 ``/etc/gavo.rc``, ``/var/gavo`` or the system's PostgreSQL cluster, so several servers (tests and
 the demo) can run at once. DaCHS itself comes from Debian (``scripts/install/dachs.sh``) and runs
@@ -15,6 +15,7 @@ current user. Both processes are children of the caller in their own process gro
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import secrets
@@ -22,6 +23,8 @@ import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -29,8 +32,8 @@ from typing import Self
 
 import httpx
 
-from mobu.testing.dachs.prepare import gavo_env, prepared_template, settings_text, write_dsn
-from mobu.testing.dachs.processes import (
+from mobu.platform.dachs.prepare import gavo_env, prepared_template, settings_text, write_dsn
+from mobu.platform.dachs.processes import (
     DachsError,
     ProcessGroup,
     SpawnHook,
@@ -40,16 +43,20 @@ from mobu.testing.dachs.processes import (
     service_accounts,
     tail,
 )
+from mobu.platform.settings import PlatformSettings
 
-__all__ = ["DachsError", "DachsServer", "dachs_unavailable_reason", "default_base_dir"]
+__all__ = [
+    "DachsError",
+    "DachsServer",
+    "dachs_unavailable_reason",
+    "default_base_dir",
+    "running_dachs",
+]
 
 
-def default_base_dir() -> Path:
-    """Return ``.services/dachs`` of the repository (or of the current directory)."""
-    root = Path(__file__).resolve().parents[4]
-    if not (root / "pyproject.toml").exists():
-        root = Path.cwd()
-    return root / ".services" / "dachs"
+def default_base_dir(platform: PlatformSettings | None = None) -> Path:
+    """Return ``dachs`` under ``platform.services_dir`` (default: settings from the environment)."""
+    return (platform or PlatformSettings()).dachs_dir
 
 
 def dachs_unavailable_reason() -> str | None:
@@ -114,13 +121,14 @@ class DachsServer:
         warm_up: bool = True,
         keep: bool = False,
         on_spawn: SpawnHook | None = None,
+        platform: PlatformSettings | None = None,
     ) -> Self:
         """Start PostgreSQL and DaCHS with the synthetic data and wait until TAP answers.
 
         Parameters
         ----------
         base_dir
-            Parent of the server's directory; default :func:`default_base_dir`.
+            Parent of the server's directory; default :func:`default_base_dir` of ``platform``.
         rows
             Rows of the synthetic catalogue.
         timeout
@@ -133,6 +141,9 @@ class DachsServer:
         on_spawn
             Told the PID of each process (PostgreSQL, DaCHS, setup commands) as soon as it is
             spawned; if it raises, the start stops what it started and raises that.
+        platform
+            Where the local services are installed; default :class:`PlatformSettings` from the
+            environment.
 
         Raises
         ------
@@ -143,7 +154,7 @@ class DachsServer:
         if reason is not None:
             raise DachsError(reason)
         deadline = time.monotonic() + timeout
-        base = base_dir or default_base_dir()
+        base = base_dir or default_base_dir(platform)
         base.mkdir(parents=True, exist_ok=True)
         reap_stale(base)
         template = prepared_template(base, rows, deadline, on_spawn)
@@ -252,3 +263,15 @@ class DachsServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@asynccontextmanager
+async def running_dachs(
+    base_dir: Path | None = None, *, platform: PlatformSettings | None = None
+) -> AsyncIterator[DachsServer]:
+    """Start a private DaCHS server without blocking the event loop; stop it on exit."""
+    server = await asyncio.to_thread(DachsServer.start, base_dir, platform=platform)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)

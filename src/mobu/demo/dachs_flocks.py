@@ -1,20 +1,16 @@
-"""The DaCHS component of ``mobu demo``: discovery entries and flocks for a running server."""
+"""The DaCHS flocks of ``mobu demo``: discovery entries and flocks for a running server."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from mobu.discovery import DatasetServices
 from mobu.models.flock import FlockConfig
-from mobu.testing.dachs.server import DachsServer
+from mobu.platform.dachs import DachsServer
 
-__all__ = ["DachsDemoConfig", "dachs_demo", "demo_flocks", "running_dachs"]
+__all__ = ["DachsDemoConfig", "dachs_demo", "demo_flocks"]
 
 
 @dataclass(frozen=True)
@@ -92,13 +88,3 @@ def dachs_demo(
         applications=["tap", "sia"],
         flocks=[FlockConfig.model_validate(flock) for flock in flocks],
     )
-
-
-@asynccontextmanager
-async def running_dachs(base_dir: Path | None = None) -> AsyncIterator[DachsServer]:
-    """Start a private DaCHS server without blocking the event loop; stop it on exit."""
-    server = await asyncio.to_thread(DachsServer.start, base_dir)
-    try:
-        yield server
-    finally:
-        await asyncio.to_thread(server.stop)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mobu.exceptions import MobuError
-from mobu.testing.processtree import descendants, terminate
+from mobu.platform.processtree import descendants, terminate
 
 __all__ = [
     "PG_PORT",

@@ -19,8 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
-from mobu.testing.dachs import fixtures
-from mobu.testing.dachs.processes import (
+from mobu.platform.dachs import fixtures
+from mobu.platform.dachs.processes import (
     PG_PORT,
     DachsError,
     ProcessGroup,
