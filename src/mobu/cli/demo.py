@@ -82,26 +82,25 @@ def demo(
     stop = StopRequest()
     stop.install()
     out = _Output(stop, tables_to_stderr=as_json)
-    processes = ProcessRegistry(log=out.log)
-    atexit.register(processes.stop, own_children=True)  # a crash that skips the finally
-    try:
-        final = _run(
-            processes,
-            stop,
-            out,
-            duration=duration,
-            interval=interval,
-            monkeys=monkeys,
-            notebooks=notebooks,
-            ref=ref,
-        )
-    finally:
-        processes.stop(own_children=True)
-        atexit.unregister(processes.stop)
+    options = {"duration": duration, "interval": interval, "monkeys": monkeys, "ref": ref}
+    final = _run_owning_processes(stop, out, notebooks=notebooks, **options)
     if as_json:
         out.echo(json.dumps(final, indent=2))
     out.log("Demo stopped.")
     stop.uninstall()
+
+
+def _run_owning_processes(
+    stop: StopRequest, out: _Output, *, notebooks: str | None, **options: Any
+) -> dict[str, Any]:
+    """Run the demo; every process it registered is stopped afterwards, even on a crash."""
+    processes = ProcessRegistry(log=out.log)
+    atexit.register(processes.stop, own_children=True)  # a crash that skips the finally
+    try:
+        return _run(processes, stop, out, notebooks=notebooks, **options)
+    finally:
+        processes.stop(own_children=True)
+        atexit.unregister(processes.stop)
 
 
 def _run(

