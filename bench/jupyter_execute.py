@@ -58,25 +58,54 @@ async def minimal_block(hub: LocalHub, token: str, user: str, count: int) -> lis
     async with httpx.AsyncClient(trust_env=False, timeout=60) as http:
         headers = {"Authorization": f"token {token}"}
         base = f"{hub.url}user/{user}/"
-        session = (await http.post(f"{base}api/sessions", headers=headers, json={
-            "path": "bench.ipynb", "type": "notebook", "name": "bench",
-            "kernel": {"name": "python3"},
-        })).json()
+        session = (
+            await http.post(
+                f"{base}api/sessions",
+                headers=headers,
+                json={
+                    "path": "bench.ipynb",
+                    "type": "notebook",
+                    "name": "bench",
+                    "kernel": {"name": "python3"},
+                },
+            )
+        ).json()
         url = base.replace("http", "ws", 1) + f"api/kernels/{session['kernel']['id']}/channels"
         times = []
-        async with connect(url, subprotocols=[V1], additional_headers=headers, proxy=None,  # type: ignore[list-item]
-                           max_size=None) as ws:
+        async with connect(
+            url,
+            subprotocols=[V1],
+            additional_headers=headers,
+            proxy=None,  # type: ignore[list-item]
+            max_size=None,
+        ) as ws:
             for _ in range(count + 1):
                 msg_id = uuid.uuid4().hex
                 start = time.perf_counter()
-                await ws.send(_pack({
-                    "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": "b",
-                               "username": user, "version": "5.4", "date": ""},
-                    "parent_header": {}, "metadata": {},
-                    "content": {"code": "print(1+1)", "silent": False, "store_history": False,
-                                "user_expressions": {}, "allow_stdin": False,
-                                "stop_on_error": False},
-                }))
+                await ws.send(
+                    _pack(
+                        {
+                            "header": {
+                                "msg_id": msg_id,
+                                "msg_type": "execute_request",
+                                "session": "b",
+                                "username": user,
+                                "version": "5.4",
+                                "date": "",
+                            },
+                            "parent_header": {},
+                            "metadata": {},
+                            "content": {
+                                "code": "print(1+1)",
+                                "silent": False,
+                                "store_history": False,
+                                "user_expressions": {},
+                                "allow_stdin": False,
+                                "stop_on_error": False,
+                            },
+                        }
+                    )
+                )
                 reply = idle = False
                 while not (reply and idle):
                     kind, parent, content = _unpack(await ws.recv())  # type: ignore[arg-type]
@@ -92,17 +121,29 @@ async def minimal_block(hub: LocalHub, token: str, user: str, count: int) -> lis
 async def mobu_block(context: Any, sink: Any, name: str, count: int) -> list[float]:
     """Run NubladoPythonLoop for ``count`` executions; returns the gaps between events."""
     before = len(sink.times("nublado_python_execution"))
-    flock = FlockConfig.model_validate({
-        "name": name, "count": 1, "users": [{"username": "bot-mobu-bench"}],
-        "business": {"type": "NubladoPythonLoop", "options": {
-            "code": "print(1+1)", "max_executions": count + 1, "execution_idle_time": 0,
-            "spawn_settle_time": 0, "delete_lab": True, "idle_time": 3600, "get_node": False,
-        }},
-    })
+    flock = FlockConfig.model_validate(
+        {
+            "name": name,
+            "count": 1,
+            "users": [{"username": "bot-mobu-bench"}],
+            "business": {
+                "type": "NubladoPythonLoop",
+                "options": {
+                    "code": "print(1+1)",
+                    "max_executions": count + 1,
+                    "execution_idle_time": 0,
+                    "spawn_settle_time": 0,
+                    "delete_lab": True,
+                    "idle_time": 3600,
+                    "get_node": False,
+                },
+            },
+        }
+    )
     await context.manager.start_flock(flock)
     await sink.wait_count("nublado_python_execution", before + count + 1)
     await context.manager.stop_flock(name)
-    stamps = sink.times("nublado_python_execution")[before:before + count + 1]
+    stamps = sink.times("nublado_python_execution")[before : before + count + 1]
     return [b - a for a, b in itertools.pairwise(stamps)]
 
 
@@ -110,9 +151,10 @@ async def main(executions: int, blocks: int, nagle: bool) -> None:
     hub = LocalHub(nodelay=not nagle)
     await asyncio.to_thread(hub.start)
     try:
-        async with mobu_context(hub) as (context, sink), httpx.AsyncClient(
-            trust_env=False, timeout=60
-        ) as http:
+        async with (
+            mobu_context(hub) as (context, sink),
+            httpx.AsyncClient(trust_env=False, timeout=60) as http,
+        ):
             admin = HubClient(hub.url, hub.admin_token, http=http)
             user = "bot-mobu-minimal"
             await admin.ensure_user(user)

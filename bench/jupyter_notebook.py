@@ -37,7 +37,9 @@ def make_notebook() -> nbformat.NotebookNode:
         cells.append(nbformat.v4.new_code_cell(source))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
-        "name": "python3", "display_name": "Python 3", "language": "python"
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
     }
     return nb
 
@@ -65,14 +67,25 @@ async def runner_per_cell(runs: int) -> tuple[list[float], list[float]]:
     await asyncio.to_thread(hub.start)
     try:
         async with mobu_context(hub) as (context, sink):
-            flock = FlockConfig.model_validate({
-                "name": "nb", "count": 1, "users": [{"username": "bot-mobu-nbbench"}],
-                "business": {"type": "NotebookRunnerCounting", "options": {
-                    "repo_url": str(folder), "max_executions": runs + 1,
-                    "execution_idle_time": 0, "notebook_idle_time": 0, "spawn_settle_time": 0,
-                    "idle_time": 3600, "get_node": False,
-                }},
-            })
+            flock = FlockConfig.model_validate(
+                {
+                    "name": "nb",
+                    "count": 1,
+                    "users": [{"username": "bot-mobu-nbbench"}],
+                    "business": {
+                        "type": "NotebookRunnerCounting",
+                        "options": {
+                            "repo_url": str(folder),
+                            "max_executions": runs + 1,
+                            "execution_idle_time": 0,
+                            "notebook_idle_time": 0,
+                            "spawn_settle_time": 0,
+                            "idle_time": 3600,
+                            "get_node": False,
+                        },
+                    },
+                }
+            )
             await context.manager.start_flock(flock)
             await sink.wait_count("notebook_execution", runs + 1)
             await context.manager.stop_flock("nb")
@@ -95,9 +108,7 @@ def main(runs: int) -> None:
         "runner_cell_execute": describe(cells),
         "runner_notebook_wall_per_cell": describe(walls),
     }
-    result["ratio_per_cell_mean"] = round(
-        statistics.fmean(walls) / statistics.fmean(local), 2
-    )
+    result["ratio_per_cell_mean"] = round(statistics.fmean(walls) / statistics.fmean(local), 2)
     save("jupyter_notebook", result)
 
 

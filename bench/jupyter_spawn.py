@@ -24,23 +24,44 @@ from mobu.models.flock import FlockConfig
 from mobu.platform.hub import LocalHub
 
 PHASES = [
-    "spawn_request", "spawn_progress", "spawn", "lab_first_response", "session_create",
-    "websocket_open", "execute", "session_delete", "lab_delete",
+    "spawn_request",
+    "spawn_progress",
+    "spawn",
+    "lab_first_response",
+    "session_create",
+    "websocket_open",
+    "execute",
+    "session_delete",
+    "lab_delete",
 ]
 
 
 async def measure(hub: LocalHub, monkeys: int, seconds: float) -> dict[str, Any]:
     """Run a flock of ``monkeys`` for ``seconds`` and count completed spawns."""
     async with mobu_context(hub) as (context, sink):
-        flock = await context.manager.start_flock(FlockConfig.model_validate({
-            "name": f"spawn{monkeys}", "count": monkeys,
-            "user_spec": {"username_prefix": f"bot-mobu-sp{monkeys}-"},
-            "business": {"type": "NubladoPythonLoop", "restart": True, "options": {
-                "code": "print(1)", "max_executions": 1, "spawn_settle_time": 0,
-                "execution_idle_time": 0, "idle_time": 0, "error_idle_time": 5,
-                "spawn_timeout": 300, "get_node": False,
-            }},
-        }))
+        flock = await context.manager.start_flock(
+            FlockConfig.model_validate(
+                {
+                    "name": f"spawn{monkeys}",
+                    "count": monkeys,
+                    "user_spec": {"username_prefix": f"bot-mobu-sp{monkeys}-"},
+                    "business": {
+                        "type": "NubladoPythonLoop",
+                        "restart": True,
+                        "options": {
+                            "code": "print(1)",
+                            "max_executions": 1,
+                            "spawn_settle_time": 0,
+                            "execution_idle_time": 0,
+                            "idle_time": 0,
+                            "error_idle_time": 5,
+                            "spawn_timeout": 300,
+                            "get_node": False,
+                        },
+                    },
+                }
+            )
+        )
         start = time.perf_counter()
         await asyncio.sleep(seconds)  # benchmark script: a fixed measuring window
         elapsed = time.perf_counter() - start

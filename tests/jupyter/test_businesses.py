@@ -40,12 +40,18 @@ def _user_processes(hub: LocalHub, prefix: str) -> list[int]:
 async def test_python_loop_flock(hub: LocalHub) -> None:
     """A JupyterPythonLoop flock spawns, executes, times and deletes labs, leaving no process."""
     options = {
-        **FAST, "code": "print(6*7)", "max_executions": 3, "working_directory": "/tmp",
+        **FAST,
+        "code": "print(6*7)",
+        "max_executions": 3,
+        "working_directory": "/tmp",
         "image": {"class": "latest-weekly", "size": "Small"},
     }
     async with running(hub) as (context, events, failures):
         flock = await start(
-            context, name="py", count=2, user_spec={"username_prefix": "bot-mobu-py"},
+            context,
+            name="py",
+            count=2,
+            user_spec={"username_prefix": "bot-mobu-py"},
             business={"type": "JupyterPythonLoop", "options": options},
         )
         await wait_events(events, "nublado_delete_lab", 2)
@@ -67,27 +73,39 @@ async def test_python_loop_flock(hub: LocalHub) -> None:
 
 async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_path: Path) -> None:
     """Two monkeys share one clone; a refresh re-clones it once and each monkey runs the new one."""
-    origin = make_git_repo(tmp_path / "repo", {
-        "one.ipynb": notebook(("markdown", "# one"), "x = 1", "print(x + 1)"),
-        "two.ipynb": notebook("import sys", "sys.version_info[:2]"),
-        "drafts/skip.ipynb": notebook("raise SystemExit('excluded')"),
-        "needs.ipynb": notebook("1", metadata={"mobu": {"required_applications": ["portal"]}}),
-        "mobu.yaml": "collection_rules:\n  - type: exclude_union_of\n    patterns: ['drafts/**']\n",
-    })
+    origin = make_git_repo(
+        tmp_path / "repo",
+        {
+            "one.ipynb": notebook(("markdown", "# one"), "x = 1", "print(x + 1)"),
+            "two.ipynb": notebook("import sys", "sys.version_info[:2]"),
+            "drafts/skip.ipynb": notebook("raise SystemExit('excluded')"),
+            "needs.ipynb": notebook("1", metadata={"mobu": {"required_applications": ["portal"]}}),
+            "mobu.yaml": "collection_rules:\n  - type: exclude_union_of\n    patterns: ['drafts/**']\n",
+        },
+    )
     options = {
-        **FAST, "repo_url": str(origin), "repo_ref": "main", "max_executions": 2,
-        "delete_lab": False, "user_options": {"profile": "tiny"},
+        **FAST,
+        "repo_url": str(origin),
+        "repo_ref": "main",
+        "max_executions": 2,
+        "delete_lab": False,
+        "user_options": {"profile": "tiny"},
     }
     async with running(hub, applications=["tap"]) as (context, events, failures):
         flock = await start(
-            context, name="nb", count=2, user_spec={"username_prefix": "bot-mobu-nb"},
+            context,
+            name="nb",
+            count=2,
+            user_spec={"username_prefix": "bot-mobu-nb"},
             business={"type": "NotebookRunnerCounting", "options": options},
         )
+
         def per_user(name: str, found: list[EventBase]) -> list[EventBase]:
             return [e for e in found if e.username == name]
 
         first = await wait_until(
-            events, "notebook_execution",
+            events,
+            "notebook_execution",
             lambda found: all(len(per_user(f"bot-mobu-nb{i}", found)) >= 2 for i in (1, 2)),
         )
         assert context.repo_cache.clones == 1
@@ -126,15 +144,21 @@ async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_pat
 
 async def test_failing_cell_is_named(hub: LocalHub, tmp_path: Path) -> None:
     """A failing cell's notebook, id, number, code and error reach the alert, events and log."""
-    origin = make_git_repo(tmp_path / "repo", {
-        "bad.ipynb": notebook(
-            ("markdown", "m"), "x = 1", "def f():\n    raise ValueError('boom')\nf()"
-        ),
-    })
+    origin = make_git_repo(
+        tmp_path / "repo",
+        {
+            "bad.ipynb": notebook(
+                ("markdown", "m"), "x = 1", "def f():\n    raise ValueError('boom')\nf()"
+            ),
+        },
+    )
     options = {**FAST, "repo_url": str(origin), "repo_ref": "main"}
     async with running(hub) as (context, events, failures):
         flock = await start(
-            context, name="bad", count=1, users=[{"username": "bot-mobu-bad"}],
+            context,
+            name="bad",
+            count=1,
+            users=[{"username": "bot-mobu-bad"}],
             business={"type": "NotebookRunnerList", "options": options, "restart": False},
         )
         [report] = await failures.wait_for(1)
@@ -167,21 +191,31 @@ async def test_failing_cell_is_named(hub: LocalHub, tmp_path: Path) -> None:
 
 async def test_hung_cell_timeout_and_stop(hub: LocalHub, tmp_path: Path) -> None:
     """cell_timeout fails a slow cell; a stop ends a hung cell within the grace."""
-    origin = make_git_repo(tmp_path / "repo", {
-        "hang.ipynb": notebook("print('start')", "import time\ntime.sleep(10**6)"),
-    })
+    origin = make_git_repo(
+        tmp_path / "repo",
+        {
+            "hang.ipynb": notebook("print('start')", "import time\ntime.sleep(10**6)"),
+        },
+    )
     base = {**FAST, "repo_url": str(origin), "repo_ref": "main"}
     async with running(hub, stop_grace=600) as (context, events, failures):  # only a hang
         await start(
-            context, name="slow", count=1, users=[{"username": "bot-mobu-slow"}],
-            business={"type": "NotebookRunnerCounting", "restart": False,
-                      "options": {**base, "cell_timeout": 3}},
+            context,
+            name="slow",
+            count=1,
+            users=[{"username": "bot-mobu-slow"}],
+            business={
+                "type": "NotebookRunnerCounting",
+                "restart": False,
+                "options": {**base, "cell_timeout": 3},
+            },
         )
         await start(
-            context, name="hang", count=1, users=[{"username": "bot-mobu-hang"}],
-            business={
-                "type": "WatchedNotebookRunner", "options": {**base, "cell_timeout": None}
-            },
+            context,
+            name="hang",
+            count=1,
+            users=[{"username": "bot-mobu-hang"}],
+            business={"type": "WatchedNotebookRunner", "options": {**base, "cell_timeout": None}},
         )
         [report] = await failures.wait_for(1)
         assert report.monkey == "bot-mobu-slow"
@@ -223,7 +257,10 @@ async def test_hub_down_at_startup_then_recovers(http: httpx.AsyncClient) -> Non
         options = {**FAST, "max_executions": 1, "error_idle_time": 2}
         async with running(down, identity=identity) as (context, events, failures):
             await start(
-                context, name="down", count=1, users=[{"username": "bot-mobu-down"}],
+                context,
+                name="down",
+                count=1,
+                users=[{"username": "bot-mobu-down"}],
                 business={"type": "NubladoPythonLoop", "options": options, "restart": True},
             )
             [report] = (await failures.wait_for(1))[:1]

@@ -54,9 +54,7 @@ async def test_demo_runs_flocks_and_leaves_nothing() -> None:
     component = WatchedHubDemo(DemoSettings(notebooks=str(EXAMPLES), monkeys=1))
     broken = Broken()
     lines: list[str] = []
-    final = await run_demo(
-        [component, broken], duration=25, interval=5, echo=lines.append
-    )
+    final = await run_demo([component, broken], duration=25, interval=5, echo=lines.append)
     assert set(final) == {"python", "notebooks"}
     assert final["python"]["business"] == "NubladoPythonLoop"
     assert final["python"]["success_count"] + final["notebooks"]["success_count"] >= 1

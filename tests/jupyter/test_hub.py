@@ -92,7 +92,9 @@ async def test_identity_errors(hub: LocalHub, http: httpx.AsyncClient) -> None:
     """Identity failures name the user and never the admin token; static tokens map by name."""
     bad = JupyterHubIdentity(
         JupyterHubIdentityConfig(provider="jupyterhub", admin_token="not-the-token"),  # type: ignore[arg-type]
-        hub_url=hub.url, http=http, logger=structlog.get_logger("test"),
+        hub_url=hub.url,
+        http=http,
+        logger=structlog.get_logger("test"),
     )
     with pytest.raises(IdentityError, match="bot-mobu-nope") as info:
         await bad.authenticate([User(username="bot-mobu-nope")], [])

@@ -102,8 +102,11 @@ def test_examples_directory() -> None:
     """The example notebooks directory selects the expected notebooks."""
     config = load_repo_config(EXAMPLES)
     found = find_notebooks(
-        EXAMPLES, exclude_dirs=config.exclude_dirs, collection_rules=config.collection_rules,
-        applications=set(), logger=logger,
+        EXAMPLES,
+        exclude_dirs=config.exclude_dirs,
+        collection_rules=config.collection_rules,
+        applications=set(),
+        logger=logger,
     )
     assert [str(p) for p in found] == ["compute.ipynb", "flaky.ipynb", "hello.ipynb"]
 

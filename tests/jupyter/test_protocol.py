@@ -55,7 +55,10 @@ def test_v1_frame_with_trailing_end_offset() -> None:
     frame = b"".join(n.to_bytes(8, "little") for n in [len(offsets), *offsets]) + b"".join(parts)
     message = decode_message(frame)
     assert (message.channel, message.msg_type, message.content, message.buffers) == (
-        "iopub", "s", {"a": 1}, []
+        "iopub",
+        "s",
+        {"a": 1},
+        [],
     )
 
 

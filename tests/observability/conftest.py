@@ -29,9 +29,7 @@ class TokenIdentity:
     """Gives every monkey the same (fake) token, so redaction can be checked."""
 
     async def authenticate(self, users: list[User], scopes: list[str]) -> list[AuthenticatedUser]:
-        return [
-            AuthenticatedUser(username=u.username, scopes=scopes, token=TOKEN) for u in users
-        ]
+        return [AuthenticatedUser(username=u.username, scopes=scopes, token=TOKEN) for u in users]
 
     async def aclose(self) -> None:
         return None

@@ -130,9 +130,7 @@ async def test_stuck_sink_never_slows_monkeys() -> None:
             await memory.wait_for(2000)
             assert context.observability.metrics is not None
             text = context.observability.metrics.render().decode()
-            dropped = _metric(
-                text, "mobu_event_sink_dropped_total", sink="stuck", reason="full"
-            )
+            dropped = _metric(text, "mobu_event_sink_dropped_total", sink="stuck", reason="full")
             assert dropped is not None
             assert dropped >= 2000 - 60
             assert _metric(text, "mobu_event_sink_queued", sink="stuck") == 50

@@ -129,8 +129,13 @@ def test_collector_keeps_flocks_and_event_types_apart() -> None:
     for ms in range(1, 101):
         events.dispatch(
             "tap_query",
-            TapQuery(flock="a", success=ms != 50, duration=timedelta(milliseconds=ms), sync=True,
-                     **common),
+            TapQuery(
+                flock="a",
+                success=ms != 50,
+                duration=timedelta(milliseconds=ms),
+                sync=True,
+                **common,
+            ),
         )
     events.dispatch("tap_query", TapQuery(flock=None, success=True, sync=True, **common))
     events.dispatch("tap_query", TapQuery(flock="b", success=True, sync=False, **common))
@@ -186,8 +191,14 @@ def test_cli_statistics_table() -> None:
     for ms in (5, 10, 2000):
         events.dispatch(
             "tap_query",
-            TapQuery(flock="t", username="bot-mobu-t1", business="TAPQueryRunner", success=True,
-                     duration=timedelta(milliseconds=ms), sync=True),
+            TapQuery(
+                flock="t",
+                username="bot-mobu-t1",
+                business="TAPQueryRunner",
+                success=True,
+                duration=timedelta(milliseconds=ms),
+                sync=True,
+            ),
         )
     summary = FlockSummary(
         name="t", business="TAPQueryRunner", monkey_count=1, success_count=3, failure_count=0,
@@ -196,9 +207,29 @@ def test_cli_statistics_table() -> None:
     text = statistics_table([summary])
     assert text is not None
     header, _, run, window = text.splitlines()
-    assert header.split() == ["FLOCK", "EVENT", "SPAN", "COUNT", "FAILURES", "P50", "P90", "P95",
-                              "P99", "MAX"]
-    assert run.split() == ["t", "tap_query", "run", "3", "0", "10.0ms", "10.0ms", "10.0ms",
-                           "10.0ms", "2.00s"]
+    assert header.split() == [
+        "FLOCK",
+        "EVENT",
+        "SPAN",
+        "COUNT",
+        "FAILURES",
+        "P50",
+        "P90",
+        "P95",
+        "P99",
+        "MAX",
+    ]
+    assert run.split() == [
+        "t",
+        "tap_query",
+        "run",
+        "3",
+        "0",
+        "10.0ms",
+        "10.0ms",
+        "10.0ms",
+        "10.0ms",
+        "2.00s",
+    ]
     assert window.split()[:4] == ["t", "tap_query", "last", "5m"]
     assert statistics_table([summary.model_copy(update={"statistics": None})]) is None

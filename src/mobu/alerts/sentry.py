@@ -121,9 +121,7 @@ class SentryReporter:
                 tags.get("cell", ""),
             ]
             extra = {
-                k: v
-                for k, v in context.items()
-                if k not in _TAG_KEYS and k not in _ATTACHMENT_KEYS
+                k: v for k, v in context.items() if k not in _TAG_KEYS and k not in _ATTACHMENT_KEYS
             }
             if extra:
                 scope.set_context("mobu", redact_value(extra, secrets))

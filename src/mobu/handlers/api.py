@@ -24,7 +24,6 @@ __all__ = ["metadata", "router"]
 router = APIRouter()
 
 
-
 def metadata(name: str) -> Metadata:
     """Return the application metadata."""
     try:

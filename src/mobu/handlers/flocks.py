@@ -61,7 +61,9 @@ async def get_flock(flock: str, manager: FlockManager = Depends(manager_dependen
 
 
 @router.delete(
-    "/flocks/{flock}", status_code=204, summary="Stop a flock (returns once all monkeys stopped)",
+    "/flocks/{flock}",
+    status_code=204,
+    summary="Stop a flock (returns once all monkeys stopped)",
     responses=NOT_FOUND,
 )
 async def delete_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
@@ -69,7 +71,10 @@ async def delete_flock(flock: str, manager: FlockManager = Depends(manager_depen
     return Response(status_code=204)
 
 
-@router.post("/flocks/{flock}/refresh", status_code=202, summary="Ask a flock's monkeys to refresh",
+@router.post(
+    "/flocks/{flock}/refresh",
+    status_code=202,
+    summary="Ask a flock's monkeys to refresh",
     responses=NOT_FOUND,
 )
 async def refresh_flock(

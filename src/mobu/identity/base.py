@@ -15,6 +15,7 @@ class IdentityError(MobuError):
 
     error, status_code = "identity_failed", 502
 
+
 class IdentityProvider(Protocol):
     """Turns users into authenticated users with tokens (one module per provider)."""
 

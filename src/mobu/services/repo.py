@@ -165,8 +165,14 @@ async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
     # Its own process group: a stop or timeout kills git's helpers (git-remote-http) too,
     # which would otherwise keep the pipes open and the wait for git hanging.
     proc = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        "git",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         async with asyncio.timeout(GIT_TIMEOUT):
