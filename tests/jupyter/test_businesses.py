@@ -80,7 +80,9 @@ async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_pat
             "two.ipynb": notebook("import sys", "sys.version_info[:2]"),
             "drafts/skip.ipynb": notebook("raise SystemExit('excluded')"),
             "needs.ipynb": notebook("1", metadata={"mobu": {"required_applications": ["portal"]}}),
-            "mobu.yaml": "collection_rules:\n  - type: exclude_union_of\n    patterns: ['drafts/**']\n",
+            "mobu.yaml": (
+                "collection_rules:\n  - type: exclude_union_of\n    patterns: ['drafts/**']\n"
+            ),
         },
     )
     options = {
