@@ -33,6 +33,9 @@ MOVED = [
     ("mobu.testing.lfs", "mobu.platform.lfs"),
     ("mobu.testing.githttp", "mobu.platform.githttp"),
     ("mobu.testing.prometheus", "mobu.platform.prometheus"),
+    ("mobu.testing.processtree", "mobu.platform.processtree"),
+    ("mobu.testing.dachs.demo", "mobu.demo.dachs_flocks"),
+    ("mobu.alerts.redact", "mobu.redaction"),
 ]
 # Names that moved out of a module that stays: (module, name, new module).
 MOVED_NAMES = [

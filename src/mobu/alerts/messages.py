@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from mobu.alerts.redact import redact_text, strip_ansi
 from mobu.alerts.reporting import FailureReport
 from mobu.models.flock import FlockSummary
+from mobu.redaction import redact_text, strip_ansi
 
 __all__ = [
     "format_api_error",

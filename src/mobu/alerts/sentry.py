@@ -13,8 +13,8 @@ from sentry_sdk.utils import event_from_exception
 from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts.config import SentryConfig
-from mobu.alerts.redact import redact_text, redact_value, strip_ansi
 from mobu.alerts.reporting import FailureReport
+from mobu.redaction import redact_text, redact_value, strip_ansi
 
 __all__ = ["SentryReporter"]
 

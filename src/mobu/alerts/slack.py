@@ -19,10 +19,10 @@ from mobu.alerts.messages import (
     format_repeat,
     format_status,
 )
-from mobu.alerts.redact import redact_text
 from mobu.alerts.reporting import FailureReport
 from mobu.events import EventBase
 from mobu.models.flock import FlockSummary
+from mobu.redaction import redact_text
 from mobu.sinks.queue import QueuedWriter
 
 __all__ = ["SlackAlerter", "SlackWebhook"]
