@@ -14,9 +14,7 @@ import asyncio
 import hashlib
 import os
 import shutil
-import signal
 import tempfile
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import BusinessError, redact
 from mobu.redaction import mask_url
+from mobu.storage.git import kill_process_group
 
 __all__ = ["ClonedRepo", "RepoCache", "RepoCloneError"]
 
@@ -142,18 +141,6 @@ def _copy_directory(source: Path, dest: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    """Kill the process group of ``proc`` and reap it, bounded even if cancelled again."""
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    waiter = asyncio.ensure_future(proc.wait())
-    try:
-        await asyncio.shield(waiter)
-    except asyncio.CancelledError:
-        await asyncio.wait({waiter}, timeout=5)
-        raise
-
-
 async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -179,7 +166,7 @@ async def _git(*args: str, url: str, cwd: Path | None = None) -> str:
             out, err = await proc.communicate()
     finally:
         if proc.returncode is None:
-            await _kill_group(proc)
+            await kill_process_group(proc)
     if proc.returncode != 0:
         raise RepoCloneError(
             f"git {args[0]} failed for {mask_url(url)}",

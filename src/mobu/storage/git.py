@@ -24,6 +24,7 @@ __all__ = [
     "GitRunner",
     "GitTimeoutError",
     "git_environment",
+    "kill_process_group",
 ]
 
 _OUTPUT_LIMIT = 4000
@@ -212,18 +213,25 @@ class GitRunner:
         return process
 
     async def _kill(self, process: asyncio.subprocess.Process) -> None:
-        """Kill the process group of ``process`` and reap it (even if cancelled again)."""
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        waiter = asyncio.ensure_future(process.wait())
-        try:
-            await asyncio.shield(waiter)
-        except asyncio.CancelledError:
-            await asyncio.wait({waiter}, timeout=5)
-            raise
+        await kill_process_group(process)
 
     def kill_all(self) -> None:
         """Kill every command still running (for :meth:`Business.close`); idempotent."""
         for pid in list(self._running):
             with suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+
+
+async def kill_process_group(process: asyncio.subprocess.Process) -> None:
+    """Kill the process group of ``process`` (started in its own session) and reap it.
+
+    The wait for the exit is shielded, so a second cancellation still reaps it (bounded).
+    """
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    waiter = asyncio.ensure_future(process.wait())
+    try:
+        await asyncio.shield(waiter)
+    except asyncio.CancelledError:
+        await asyncio.wait({waiter}, timeout=5)
+        raise
