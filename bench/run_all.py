@@ -94,10 +94,11 @@ def _summary(results: dict[str, Any]) -> str:
     soak = results.get("soak")
     if soak:
         for metric, verdict in soak["verdicts"].items():
+            met = verdict["flat"] or verdict.get("bounded", False)
             lines.append(f"| soak: {metric} slope over {soak['hours_reached']:.1f} equivalent hours"
                          f" | {verdict['slope_per_hour']:+.3f} per hour | ≤"
                          f" {verdict['tolerance_per_hour']:.3f} per hour |"
-                         f" {'yes' if verdict['flat'] else '**no**'} |")  # fmt: skip
+                         f" {'yes' if met else '**no**'} |")  # fmt: skip
     return "\n".join(lines)
 
 

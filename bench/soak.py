@@ -25,7 +25,7 @@ flatten: at 1 MiB it would keep growing, by design, for days).
 
 Usage: ``python bench/soak.py [--empty 2000] [--http 200] [--nublado 2] [--tap 2]
 [--hours 24] [--seconds 480] [--interval 5] [--warm-up 0.25] [--log-max-bytes 65536]
-[--loop auto]``
+[--loop auto] [--from-json bench/results/soak.json]``
 """
 
 from __future__ import annotations
@@ -164,13 +164,19 @@ def slope(xs: list[float], ys: list[float]) -> float:
     return num / den if den else float("nan")
 
 
-def analyse(result: dict[str, Any], clock_monkeys: int, warm_up: float) -> dict[str, Any]:
-    """Equivalent hours of each sample, then slope and verdict per metric after the warm-up."""
+def analyse(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Equivalent hours of each sample, then slope and verdict per metric after the warm-up.
+
+    TMPDIR also passes when it never exceeds its bound, every monkey's log cap: rotation makes
+    it a saw-tooth that rises towards that bound until every log has rotated once.
+    """
+    clock_monkeys = args.empty + args.http
+    cap = (clock_monkeys + args.nublado + args.tap) * args.log_max_bytes / MB
     samples = result["samples"]
     for point in samples:
         point["hours"] = point["clock"] / (clock_monkeys * PER_MINUTE * 60)
     reached = samples[-1]["hours"] if samples else 0.0
-    start = max(warm_up * reached, 20 / 60)
+    start = max(args.warm_up * reached, 20 / 60)
     tail = [p for p in samples if p["hours"] >= start]
     verdicts = {}
     for metric in METRICS:
@@ -183,8 +189,20 @@ def analyse(result: dict[str, Any], clock_monkeys: int, warm_up: float) -> dict[
             "min": min(ys, default=float("nan")), "max": max(ys, default=float("nan")),
             "tolerance_per_hour": tolerance, "flat": per_hour <= tolerance,
         }  # fmt: skip
+        if metric == "tmp_bytes":
+            verdicts[metric]["bound"] = cap
+            verdicts[metric]["bounded"] = verdicts[metric]["max"] <= cap
+    flat = all(v["flat"] or v.get("bounded", False) for v in verdicts.values())
     return {"hours_reached": reached, "steady_from_hours": start, "tail_samples": len(tail),
-            "verdicts": verdicts, "flat": all(v["flat"] for v in verdicts.values())}  # fmt: skip
+            "verdicts": verdicts, "flat": flat}  # fmt: skip
+
+
+def _verdict(v: dict[str, Any]) -> str:
+    if v["flat"]:
+        return "flat"
+    if v.get("bounded"):
+        return f"rising within its bound ({v['bound']:.1f} MB: every log at its cap)"
+    return "**growing**"
 
 
 def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
@@ -215,7 +233,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
         verdict_rows.append([
             metric, f"{v['min']:.1f} to {v['max']:.1f} {unit}", f"{v['slope_per_hour']:+.3f}",
             f"{v['per_day']:+.2f} {unit}", f"≤ {v['tolerance_per_hour']:.3f}",
-            "flat" if v["flat"] else "**growing**",
+            _verdict(v),
         ])  # fmt: skip
     text += "\n\n" + table(
         ["metric", "range after warm-up", "slope per equivalent hour", "projected per day",
@@ -235,7 +253,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
         f" ({result['tail_samples']} samples). Failures: {result['failures'] or 'none'}."
         f" Stop of all flocks {result['stop_seconds']:.1f} s; after it {after['fds']} fds,"
         f" {after['threads']} threads, {after['tasks']} tasks."
-        f" Verdict: **{'every metric flat' if result['flat'] else 'not flat'}**."
+        f" Verdict: **{'every metric flat or bounded' if result['flat'] else 'not flat'}**."
     )
     return text
 
@@ -255,7 +273,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if process.returncode != 0:
             raise RuntimeError(f"soak worker failed: {stderr[-3000:]}")
         result: dict[str, Any] = read_json(out)
-    result.update(analyse(result, args.empty + args.http, args.warm_up))
+    return finish(result, args)
+
+
+def finish(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Add the analysis and the Markdown to a worker's result."""
+    result.update(analyse(result, args))
     result["markdown"] = markdown(result, args)
     return result
 
@@ -276,8 +299,17 @@ def main() -> None:
         help="monkey_log_max_bytes (default 64 KiB: reached within the run)",
     )  # fmt: skip
     parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
+    parser.add_argument(
+        "--from-json", type=Path,
+        help="analyse a saved result (bench/results/soak.json) again instead of running",
+    )  # fmt: skip
     args = parser.parse_args()
-    result = run(args)
+    if args.from_json:
+        saved = read_json(args.from_json)
+        args = argparse.Namespace(**{**saved["args"], "from_json": args.from_json})
+        result = finish(saved, args)
+    else:
+        result = run(args)
     print(result["markdown"])
     save("soak", {"args": vars(args), **result})
 
