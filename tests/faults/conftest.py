@@ -1,7 +1,7 @@
 """Shared helpers of the hub and kernel fault tests: a private hub, a kernel gate, leak checks.
 
-Each hub test gets its own :class:`LocalHub` (the tests kill it); its processes join the
-session's leak check of ``tests/jupyter/conftest.py``'s kind through :func:`_remember`.
+Each hub test gets its own :class:`LocalHub` (the tests kill it); at its end every process that
+hub, its restarts, proxy, labs and kernels started must be gone.
 """
 
 from __future__ import annotations
