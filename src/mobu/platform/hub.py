@@ -100,7 +100,9 @@ class _Launched:
         return self.dir / "server.log"
 
     def _spawn(self, argv: list[str], env: dict[str, str]) -> None:
-        self._log = self.log_path.open("wb")
+        if self._log is not None:  # a restart after a crash: the old log is done
+            self._log.close()
+        self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             argv,
             cwd=self.dir,
@@ -348,9 +350,15 @@ c.JupyterHub.load_roles = [{{
         )
 
     def start(self, timeout: float = 90.0) -> None:
-        """Write the configuration, start the hub and wait until its API answers."""
+        """Write the configuration, start the hub and wait until its API answers.
+
+        A restart (after :meth:`stop` or a crash) keeps the first configuration: the same
+        public, hub and proxy API ports, proxy token and cookie secret, so the proxy, the user
+        servers and the clients still running find the hub where it was.
+        """
         config = self.dir / "jupyterhub_config.py"
-        config.write_text(self._config())
+        if not config.exists():
+            config.write_text(self._config())
         env = dict(os.environ)
         env.pop("JUPYTERHUB_API_TOKEN", None)
         argv = [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config)]
