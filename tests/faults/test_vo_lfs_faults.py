@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from mobu.config import Config
-from mobu.events import Events, EventRecorder
+from mobu.events import EventRecorder, Events
 from mobu.factory import ProcessContext
 from mobu.models.flock import FlockConfig
 from mobu.platform.dachs import DachsServer, dachs_unavailable_reason
-from mobu.platform.lfs import LfsServers, lfs_unavailable_reason, run_lfs_servers
+from mobu.platform.lfs import lfs_unavailable_reason, run_lfs_servers
 from mobu.services.builder import null_logger
 from tests.faults.vo_lfs_support import (
     BOUND,
@@ -116,7 +116,7 @@ async def test_dachs_killed_and_restarted(tmp_path: Path, monkeypatch: pytest.Mo
     """DaCHS killed mid-run: failures counted, one alert per cause, recovery, nothing leaked."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = Snapshot.take(tmp_path)
-    server = await asyncio.to_thread(DachsServer.start, rows=500)
+    server = await asyncio.to_thread(DachsServer.start)
     try:
         async with run_receiver() as receiver:
             datasets = {"demo": {"tap": server.tap_url}}
@@ -154,27 +154,29 @@ async def test_giftless_killed_and_restarted(
     """giftless killed mid-run: failures counted, one alert per cause, recovery, nothing leaked."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = Snapshot.take(tmp_path)
-    async with run_lfs_servers(token=TOKEN, directory=tmp_path / "servers") as servers:
-        async with run_receiver() as receiver:
-            config = {"identity": {"provider": "static", "default_token": TOKEN}}
-            async with mobu(receiver, **config) as context:
-                options = {
-                    "lfs_read_url": servers.lfs_read_url(),
-                    "lfs_write_url": servers.lfs_write_url(),
-                    "idle_time": 0,
-                }
-                await context.manager.start_flock(flock("lfs", "GitLFS", 2, options))
-                monkeys = context.manager.get_flock("lfs").list_monkeys()
-                ports = (servers.read_port, servers.write_port)
-                _, failed = await fault_cycle(
-                    context, "lfs", "git_lfs_check", servers.kill_giftless, servers.restart_giftless
-                )
-                assert (servers.read_port, servers.write_port) == ports
-                await settle_alerts(context, receiver, "lfs")
-                assert_counted(context, "lfs", failed)
-                assert context.manager.get_flock("lfs").list_monkeys() == monkeys
-                async with asyncio.timeout(BOUND):
-                    await context.manager.stop_flock("lfs")
-                recovered = recovered_types(receiver.slack, "lfs")
-                assert sum(recovered.values()) == failed
+    async with (
+        run_lfs_servers(token=TOKEN, directory=tmp_path / "servers") as servers,
+        run_receiver() as receiver,
+    ):
+        config = {"identity": {"provider": "static", "default_token": TOKEN}}
+        async with mobu(receiver, **config) as context:
+            options = {
+                "lfs_read_url": servers.lfs_read_url(),
+                "lfs_write_url": servers.lfs_write_url(),
+                "idle_time": 0,
+            }
+            await context.manager.start_flock(flock("lfs", "GitLFS", 2, options))
+            monkeys = context.manager.get_flock("lfs").list_monkeys()
+            ports = (servers.read_port, servers.write_port)
+            _, failed = await fault_cycle(
+                context, "lfs", "git_lfs_check", servers.kill_giftless, servers.restart_giftless
+            )
+            assert (servers.read_port, servers.write_port) == ports
+            await settle_alerts(context, receiver, "lfs")
+            assert_counted(context, "lfs", failed)
+            assert context.manager.get_flock("lfs").list_monkeys() == monkeys
+            async with asyncio.timeout(BOUND):
+                await context.manager.stop_flock("lfs")
+            recovered = recovered_types(receiver.slack, "lfs")
+            assert sum(recovered.values()) == failed
     Snapshot.take(tmp_path).assert_nothing_leaked_since(before)

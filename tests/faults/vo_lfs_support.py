@@ -27,7 +27,9 @@ __all__ = [
 BOUND = 90.0
 """Generous bound on every wait: only a hang reaches it."""
 
-_ALERT = re.compile(r"^:rotating_light: Monkey failure in flock \*(?P<flock>[^*]+)\*: (?P<type>\w+):")
+_ALERT = re.compile(
+    r"^:rotating_light: Monkey failure in flock \*(?P<flock>[^*]+)\*: (?P<type>\w+):"
+)
 _RECOVERY = re.compile(
     r"^:white_check_mark: Recovered: flock \*(?P<flock>[^*]+)\* \(\w+\) succeeds again after"
     r" (?P<count>\d+) failures? of (?P<type>\w+)"
@@ -88,9 +90,7 @@ def _fds() -> dict[int, str]:
 def _threads() -> set[tuple[int | None, str]]:
     # The event loop's default executor keeps its idle workers (asyncio_N) for the loop's life:
     # they belong to the test's loop, not to mobu.
-    return {
-        (t.ident, t.name) for t in threading.enumerate() if not t.name.startswith("asyncio_")
-    }
+    return {(t.ident, t.name) for t in threading.enumerate() if not t.name.startswith("asyncio_")}
 
 
 def _children(servers: Iterable[int]) -> set[tuple[int, str]]:
