@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from mobu.platform.processtree import descendants, terminate
 from mobu.platform.settings import PlatformSettings
 
 __all__ = [
@@ -89,6 +90,7 @@ class LfsServers:
     storage: Path
     git_root: Path
     _processes: list[asyncio.subprocess.Process] = field(default_factory=list, repr=False)
+    _platform: PlatformSettings = field(default_factory=PlatformSettings, repr=False)
 
     def lfs_read_url(self, org: str = "mobu", repo: str = "check") -> str:
         """LFS endpoint for anonymous reads."""
@@ -124,6 +126,34 @@ class LfsServers:
         """Process IDs of the server processes (each leads its own process group)."""
         return [p.pid for p in self._processes]
 
+    async def kill_giftless(self) -> int:
+        """Kill giftless (SIGKILL to its process group) and wait until its workers are gone.
+
+        Returns the PID of its gunicorn master; :meth:`restart_giftless` starts it again on the
+        same ports. The git server keeps running.
+        """
+        process = self._processes[0]
+        family = descendants(process.pid)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        await asyncio.to_thread(terminate, family, 10.0, first_signal=signal.SIGKILL)
+        return process.pid
+
+    async def restart_giftless(self) -> None:
+        """Start giftless again on the same read and write ports; wait until it answers."""
+        if self._processes[0].returncode is None:
+            raise RuntimeError("giftless is still running")
+        read_sock, write_sock = _listen(self.read_port), _listen(self.write_port)
+        try:
+            process = await _spawn_giftless(self, read_sock, write_sock)
+        finally:
+            read_sock.close()
+            write_sock.close()
+        self._processes[0] = process
+        url = f"http://127.0.0.1:{self.read_port}/"
+        await _wait_ready(url, process, "giftless", self.directory / "giftless.log")
+
     async def stop(self) -> None:
         """Stop the servers by process group: TERM, then KILL after five seconds."""
         for process in self._processes:
@@ -154,10 +184,10 @@ async def _stop_group(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-def _listen() -> socket.socket:
+def _listen(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
@@ -281,9 +311,11 @@ async def run_lfs_servers(
         directory=base,
         storage=storage,
         git_root=git_root,
+        _platform=platform,
     )
     try:
-        await _start_giftless(servers, platform, read_sock, write_sock)
+        _giftless_config(base, storage, token, servers.write_port)
+        servers._processes.append(await _spawn_giftless(servers, read_sock, write_sock))
         await _start_git_server(servers, git_sock)
         for sock in (read_sock, write_sock, git_sock):
             sock.close()
@@ -305,19 +337,15 @@ async def run_lfs_servers(
             await asyncio.to_thread(shutil.rmtree, base, True)
 
 
-async def _start_giftless(
-    servers: LfsServers,
-    platform: PlatformSettings,
-    read_sock: socket.socket,
-    write_sock: socket.socket,
-) -> None:
-    """Start gunicorn serving giftless on the read and write sockets (two workers)."""
-    base, token = servers.directory, servers.token
-    config = _giftless_config(base, servers.storage, token, servers.write_port)
-    venv = platform.giftless_venv
+async def _spawn_giftless(
+    servers: LfsServers, read_sock: socket.socket, write_sock: socket.socket
+) -> asyncio.subprocess.Process:
+    """Start gunicorn serving giftless (configured in the directory) on the two sockets."""
+    base = servers.directory
+    venv = servers._platform.giftless_venv
     giftless_env = {
         "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "GIFTLESS_CONFIG_FILE": str(config),
+        "GIFTLESS_CONFIG_FILE": str(base / "giftless.yaml"),
         "PYTHONPATH": str(base),
         "HOME": str(base),
     }
@@ -328,7 +356,7 @@ async def _start_giftless(
     if not _supports_no_control_socket(venv):
         argv.remove("--no-control-socket")
     log = base / "giftless.log"
-    servers._processes.append(await _spawn(argv, env=giftless_env, fds=fds, log=log, cwd=base))
+    return await _spawn(argv, env=giftless_env, fds=fds, log=log, cwd=base)
 
 
 async def _start_git_server(servers: LfsServers, git_sock: socket.socket) -> None:

@@ -20,11 +20,12 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +44,7 @@ from mobu.platform.dachs.processes import (
     service_accounts,
     tail,
 )
+from mobu.platform.processtree import descendants, terminate
 from mobu.platform.settings import PlatformSettings
 
 __all__ = [
@@ -52,6 +54,9 @@ __all__ = [
     "default_base_dir",
     "running_dachs",
 ]
+
+_FAULT_TIMEOUT = 30.0
+"""Bound on waiting for a killed DaCHS to exit (only a hang reaches it)."""
 
 
 def default_base_dir(platform: PlatformSettings | None = None) -> Path:
@@ -92,6 +97,7 @@ class DachsServer:
     rows: int
     _group: ProcessGroup = field(init=False, repr=False)
     _keep: bool = False
+    _web: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._group = ProcessGroup(self.directory)
@@ -191,6 +197,7 @@ class DachsServer:
                 dachs, ["dachs", "serve", "start", "--foreground"], gavo_env(settings), "dachs.log"
             )
             if self._wait_web(web, deadline, last=attempt == 2):
+                self._web = web
                 break
         if warm_up:
             self._warm_up(deadline)
@@ -245,10 +252,41 @@ class DachsServer:
         tree = ET.fromstring(response.content)  # noqa: S314 - our own local server
         return [str(ref.get("id")) for ref in tree.iter() if ref.tag.endswith("jobref")]
 
+    # Faults -----------------------------------------------------------------------------------
+
+    def kill_web(self) -> int:
+        """Kill DaCHS (SIGKILL to its process group) and wait for its exit; PostgreSQL stays.
+
+        Returns the PID of the killed process. :meth:`restart_web` starts it again.
+        """
+        web = self._web
+        if web is None:
+            raise DachsError("DaCHS is not running")
+        self._web = None
+        family = descendants(web.pid)
+        with suppress(ProcessLookupError):
+            os.killpg(web.pid, signal.SIGKILL)
+        web.wait(timeout=_FAULT_TIMEOUT)
+        self._group.forget(web)
+        terminate(family, _FAULT_TIMEOUT, first_signal=signal.SIGKILL)
+        return web.pid
+
+    def restart_web(self, timeout: float = 120.0) -> None:
+        """Start DaCHS again on the same port (after :meth:`kill_web`); wait until TAP answers."""
+        if self._web is not None:
+            raise DachsError("DaCHS is already running")
+        _, dachs = service_accounts()
+        env = gavo_env(self.directory / "gavo.rc")
+        argv = ["dachs", "serve", "start", "--foreground"]
+        web = self._group.spawn(dachs, argv, env, "dachs.log")
+        self._wait_web(web, time.monotonic() + timeout, last=True)
+        self._web = web
+
     # Stopping ---------------------------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop DaCHS, then PostgreSQL (by PID, process group), and remove the directory."""
+        self._web = None
         self._group.stop()
         if not self._keep:
             shutil.rmtree(self.directory, ignore_errors=True)

@@ -121,7 +121,8 @@ class GitLFS(Business[GitLFSOptions]):
         self._timings = {}
         start = time.perf_counter()
         try:
-            async with self.interruptible(), self._workdir() as workdir:
+            # the work directory is removed outside the stop's scope, so a stop cannot cut it short
+            async with self._workdir() as workdir, self.interruptible():
                 await self._check(workdir)
         except Exception as exc:
             if not self.stopping:
