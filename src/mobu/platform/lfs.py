@@ -29,11 +29,11 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 
 import httpx
 
+from mobu.platform.giftless import giftless_config, supports_no_control_socket
 from mobu.platform.processtree import descendants, terminate
 from mobu.platform.settings import PlatformSettings
 
@@ -45,9 +45,6 @@ __all__ = [
 
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 """Directory that holds the ``mobu`` package (for the git server's ``python -m``)."""
-
-_AUTH_PLUGIN = "giftless_auth.py.tmpl"
-"""The giftless authenticator mobu's LFS server loads (token on the write port, anonymous reads)."""
 
 
 def lfs_unavailable_reason(platform: PlatformSettings | None = None) -> str | None:
@@ -198,38 +195,6 @@ def _port(sock: socket.socket) -> int:
     return port
 
 
-def _giftless_config(directory: Path, storage: Path, token: str, write_port: int) -> Path:
-    config = {
-        "AUTH_PROVIDERS": [
-            {
-                "factory": "mobu_giftless_auth:factory",
-                "options": {"token": token, "write_port": write_port},
-            }
-        ],
-        "PRE_AUTHORIZED_ACTION_PROVIDER": {
-            "factory": "giftless.auth.jwt:factory",
-            "options": {"algorithm": "HS256", "private_key": secrets.token_hex(32)},
-        },
-        "LEGACY_ENDPOINTS": False,
-        "TRANSFER_ADAPTERS": {
-            "basic": {
-                "factory": "giftless.transfer.basic_streaming:factory",
-                "options": {
-                    "storage_class": "giftless.storage.local_storage:LocalStorage",
-                    "storage_options": {"path": str(storage)},
-                },
-            }
-        },
-    }
-    path = directory / "giftless.yaml"
-    path.write_text(json.dumps(config))  # JSON is YAML
-    path.chmod(0o600)
-    (directory / "mobu_giftless_auth.py").write_text(
-        files("mobu.platform").joinpath(_AUTH_PLUGIN).read_text(encoding="utf-8")
-    )
-    return path
-
-
 async def _wait_ready(url: str, process: asyncio.subprocess.Process, what: str, log: Path) -> None:
     """Retry ``url`` with a short backoff until it answers (overall deadline 30 s)."""
     delay = 0.05
@@ -292,16 +257,15 @@ async def run_lfs_servers(
         Where giftless is installed; default :class:`PlatformSettings` from the environment.
     """
     platform = platform or PlatformSettings()
-    reason = lfs_unavailable_reason(platform)
-    if reason is not None:
+    if (reason := lfs_unavailable_reason(platform)) is not None:
         raise RuntimeError(reason)
     token = token or secrets.token_urlsafe(24)
     owned = directory is None
     base = Path(tempfile.mkdtemp(prefix="mobu-lfs-")) if directory is None else directory
     storage = base / "storage"
     git_root = base / "git"
-    storage.mkdir(parents=True, exist_ok=True)
-    git_root.mkdir(parents=True, exist_ok=True)
+    for made in (storage, git_root):
+        made.mkdir(parents=True, exist_ok=True)
     read_sock, write_sock, git_sock = _listen(), _listen(), _listen()
     servers = LfsServers(
         read_port=_port(read_sock),
@@ -314,8 +278,7 @@ async def run_lfs_servers(
         _platform=platform,
     )
     try:
-        _giftless_config(base, storage, token, servers.write_port)
-        servers._processes.append(await _spawn_giftless(servers, read_sock, write_sock))
+        servers._processes.append(await _start_giftless(servers, read_sock, write_sock))
         await _start_git_server(servers, git_sock)
         for sock in (read_sock, write_sock, git_sock):
             sock.close()
@@ -337,6 +300,14 @@ async def run_lfs_servers(
             await asyncio.to_thread(shutil.rmtree, base, True)
 
 
+async def _start_giftless(
+    servers: LfsServers, read_sock: socket.socket, write_sock: socket.socket
+) -> asyncio.subprocess.Process:
+    """Configure giftless in the servers' directory, then start it on the two sockets."""
+    giftless_config(servers.directory, servers.storage, servers.token, servers.write_port)
+    return await _spawn_giftless(servers, read_sock, write_sock)
+
+
 async def _spawn_giftless(
     servers: LfsServers, read_sock: socket.socket, write_sock: socket.socket
 ) -> asyncio.subprocess.Process:
@@ -353,7 +324,7 @@ async def _spawn_giftless(
     argv = [str(venv / "bin" / "gunicorn"), "--workers", "2", "--no-control-socket"]
     argv += [a for fd in fds for a in ("--bind", f"fd://{fd}")]
     argv.append("giftless.wsgi_entrypoint:app")
-    if not _supports_no_control_socket(venv):
+    if not supports_no_control_socket(venv):
         argv.remove("--no-control-socket")
     log = base / "giftless.log"
     return await _spawn(argv, env=giftless_env, fds=fds, log=log, cwd=base)
@@ -373,14 +344,6 @@ async def _start_git_server(servers: LfsServers, git_sock: socket.socket) -> Non
     servers._processes.append(
         await _spawn(git_argv, env=git_env, fds=[git_sock.fileno()], log=git_log, cwd=base)
     )
-
-
-def _supports_no_control_socket(venv: Path) -> bool:
-    # The flag exists from gunicorn 26 on, which also creates the shared control socket.
-    for entry in (venv / "lib").glob("python*/site-packages/gunicorn-*.dist-info"):
-        major = entry.name.split("-")[1].split(".")[0]
-        return major.isdigit() and int(major) >= 26
-    return False
 
 
 async def _serve_until_signal(token: str | None) -> None:
