@@ -1,6 +1,7 @@
 # mobu — see README.md. Every target installs what it needs; nothing relies on a previous session.
 SHELL := /bin/bash
-PYTHON ?= python3
+# A Python >= 3.13 (scripts/find-python.sh says where it looks); override with PYTHON=/path/to/python.
+PYTHON ?= $(shell scripts/find-python.sh 2>/dev/null)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
@@ -14,6 +15,9 @@ export MOBU_PLATFORM_DIR ?= $(CURDIR)/.services
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { scripts/find-python.sh >/dev/null; exit 1; }
+	@if test -x $(PY) && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 13))'; then \
+	  echo "$(VENV) was made with $$($(PY) -V); recreating it with $(PYTHON)"; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip wheel
 	$(PIP) install -q -c constraints.txt -e '.[dev,bench]'

@@ -22,6 +22,7 @@ from mobu.metrics.config import MetricsConfig
 from mobu.models.errors import format_errors
 from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
+from mobu.paths import default_data_dir
 from mobu.registry import BusinessRegistry
 from mobu.sinks.config import EventsConfig
 from mobu.yamlload import YamlLoadError, load_yaml_file
@@ -162,6 +163,13 @@ class Config(BaseSettings):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics")
     events: EventsConfig = Field(
         default_factory=EventsConfig, description="Event sinks (file, Kafka) and statistics"
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description=(
+            "Directory for everything mobu writes (history, monkey logs, clones, caches);"
+            " default $XDG_STATE_HOME/mobu when writable, else under the temp dir"
+        ),
     )
     query_set_dirs: list[Path] = Field(
         default_factory=list,

@@ -1,0 +1,1 @@
+"""GitHub integrations: the refresh app and the CI app (reference-mobu.md §9)."""
