@@ -233,11 +233,12 @@ class CiManager:
                 )
             else:
                 outcome = task.result()
+            worker.current = None
+            worker.processed += 1
             await self._conclude(job, outcome)
         finally:
             del self._running[job]
             worker.current = None
-            worker.processed += 1
             running.done.set()
 
     async def _conclude(self, job: CiJob, outcome: Outcome) -> None:
