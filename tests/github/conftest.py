@@ -6,15 +6,19 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.github.standin import FakeGitHub, run_fake_github
+from tests.jupyter.conftest import hub  # noqa: F401 - the session's JupyterHub
 
 APP_ID = 123456
 CI_SECRET = "ci-webhook-secret-7f3a"
@@ -150,3 +154,42 @@ def push_event(repo: dict[str, Any], ref: str, after: str) -> dict[str, Any]:
         "pusher": {"name": "octocat", "email": "octocat@example.org"},
         "commits": [],
     }
+
+
+@dataclass
+class GitServer:
+    """mobu's smart-HTTP git server (``mobu.platform.githttp``) on a free port, in a thread."""
+
+    root: Any
+    port: int
+
+    def url(self, name: str) -> str:
+        """Clone URL of the bare repository ``name``."""
+        return f"http://127.0.0.1:{self.port}/{name}.git"
+
+
+@pytest.fixture
+def git_server(tmp_path: Any) -> Iterator[GitServer]:
+    """Serves the bare repositories under a temporary directory."""
+    from mobu.platform.githttp import git_http_app
+
+    root = tmp_path / "served"
+    root.mkdir()
+    server = make_server("127.0.0.1", 0, git_http_app(root, "push-token"), _ThreadingServer, _Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield GitServer(root=root, port=server.server_address[1])
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Do not log each request."""
