@@ -59,6 +59,21 @@ def _describe_options_openly(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _include_github(
+    app: FastAPI, config: Config, prefix: str, dependencies: list[Any]
+) -> list[str]:
+    """Mount the configured GitHub apps' routes; return the (anonymous) webhook paths."""
+    open_paths = []
+    if config.github_refresh_app is not None:
+        app.include_router(github.refresh_router, prefix=prefix)
+        open_paths.append(prefix + github.REFRESH_WEBHOOK)
+    if config.github_ci_app is not None:
+        app.include_router(github.ci_webhook_router, prefix=prefix)
+        app.include_router(github.ci_router, prefix=prefix, dependencies=dependencies)
+        open_paths.append(prefix + github.CI_WEBHOOK)
+    return open_paths
+
+
 def create_app(config: Config | None = None, *, context: ProcessContext | None = None) -> FastAPI:
     """Create the application for ``config`` (default: from ``MOBU_*`` and the config file).
 
@@ -111,14 +126,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))
     app.include_router(api.router, prefix=prefix, dependencies=dependencies)
     app.include_router(flocks.router, prefix=prefix, dependencies=dependencies)
-    open_paths = []
-    if config.github_refresh_app is not None:
-        app.include_router(github.refresh_router, prefix=prefix)
-        open_paths.append(prefix + github.REFRESH_WEBHOOK)
-    if config.github_ci_app is not None:
-        app.include_router(github.ci_webhook_router, prefix=prefix)
-        app.include_router(github.ci_router, prefix=prefix, dependencies=dependencies)
-        open_paths.append(prefix + github.CI_WEBHOOK)
+    open_paths = _include_github(app, config, prefix, dependencies)
     app.include_router(internal.router)
     app.include_router(metrics.router)
     install_error_handlers(app)
