@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from mobu.alerts.config import AlertsConfig
 from mobu.discovery.config import DiscoveryConfig
 from mobu.exceptions import InvalidOptionsError, MobuError, UnknownBusinessError
+from mobu.github.config import GitHubCiAppConfig, GitHubRefreshAppConfig
 from mobu.identity.config import IdentityConfig
 from mobu.metrics.config import MetricsConfig
 from mobu.models.errors import format_errors
@@ -175,6 +176,8 @@ class Config(BaseSettings):
         default_factory=list,
         description="Directories of one's own TAP/SIA query sets, asked for by name (no paths)",
     )
+    github_refresh_app: GitHubRefreshAppConfig | None = None
+    github_ci_app: GitHubCiAppConfig | None = None
 
     @model_validator(mode="after")
     def _check_replica(self) -> Self:

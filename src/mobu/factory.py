@@ -14,6 +14,7 @@ from mobu.alerts.reporting import Reporters
 from mobu.config import Config
 from mobu.discovery import Discovery
 from mobu.events import Events
+from mobu.github.apps import build_github_apps
 from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
 from mobu.observability import Observability
 from mobu.registry import BusinessRegistry
@@ -110,6 +111,16 @@ class ProcessContext:
             replica_index=config.replica_index,
             stats=self.stats,
         )
+        self.github = build_github_apps(
+            refresh=config.github_refresh_app,
+            ci=config.github_ci_app,
+            environment_name=config.discovery.environment_name,
+            manager=self.manager,
+            builder=self.builder,
+            identity=self.identity,
+            services=self.services,
+            logger=logger,
+        )
         self.observability = self._observability(config, logger)
         self._life = _Lifecycle()
 
@@ -131,6 +142,7 @@ class ProcessContext:
     async def __aenter__(self) -> Self:
         await self.observability.start()
         await self.manager.__aenter__()
+        await self.github.__aenter__()
         self._life.open = True
         return self
 
@@ -197,6 +209,7 @@ class ProcessContext:
         self._life.open = False
         try:
             try:
+                await self.github.__aexit__(exc_type, exc, tb)
                 await self._finish_lifecycle()
             finally:
                 await self.manager.__aexit__(exc_type, exc, tb)

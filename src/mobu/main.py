@@ -14,7 +14,7 @@ from fastapi.security import HTTPBearer
 from mobu.config import Config, load_config
 from mobu.dependencies.auth import AuthMiddleware
 from mobu.factory import ProcessContext
-from mobu.handlers import api, flocks, internal, metrics
+from mobu.handlers import api, flocks, github, internal, metrics
 from mobu.handlers.errors import install_error_handlers
 from mobu.handlers.limits import BodyLimitMiddleware
 from mobu.logsetup import configure_logging, get_logger
@@ -57,6 +57,21 @@ def _describe_options_openly(app: FastAPI) -> None:
         return app.openapi_schema or generate()
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _include_github(
+    app: FastAPI, config: Config, prefix: str, dependencies: list[Any]
+) -> list[str]:
+    """Mount the configured GitHub apps' routes; return the (anonymous) webhook paths."""
+    open_paths = []
+    if config.github_refresh_app is not None:
+        app.include_router(github.refresh_router, prefix=prefix)
+        open_paths.append(prefix + github.REFRESH_WEBHOOK)
+    if config.github_ci_app is not None:
+        app.include_router(github.ci_webhook_router, prefix=prefix)
+        app.include_router(github.ci_router, prefix=prefix, dependencies=dependencies)
+        open_paths.append(prefix + github.CI_WEBHOOK)
+    return open_paths
 
 
 def create_app(config: Config | None = None, *, context: ProcessContext | None = None) -> FastAPI:
@@ -111,10 +126,11 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))
     app.include_router(api.router, prefix=prefix, dependencies=dependencies)
     app.include_router(flocks.router, prefix=prefix, dependencies=dependencies)
+    open_paths = _include_github(app, config, prefix, dependencies)
     app.include_router(internal.router)
     app.include_router(metrics.router)
     install_error_handlers(app)
     _describe_options_openly(app)
-    app.add_middleware(AuthMiddleware, config=config.auth)
+    app.add_middleware(AuthMiddleware, config=config.auth, open_paths=open_paths)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Iterable
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,20 +29,22 @@ class AuthMiddleware:
     constant time); missing → 401 with ``WWW-Authenticate: Bearer``, wrong → 403.
     ``trust_header``: the header (set by an authenticating ingress) names the user; missing → 401.
     ``none``: everything is allowed (the server refuses to bind anywhere but loopback).
+    ``open_paths`` are open like ``/health`` (the GitHub webhooks, authenticated by signature).
     The header that authenticates (``Authorization`` or the trusted one) given more than once is
     refused with 400 ``duplicate_header``: proxies and servers disagree on which copy counts.
     The authenticated user is bound to the log context as ``user``.
     """
 
-    def __init__(self, app: ASGIApp, *, config: AuthConfig) -> None:
+    def __init__(self, app: ASGIApp, *, config: AuthConfig, open_paths: Iterable[str] = ()) -> None:
         self.app = app
         self.config = config
+        self._open = OPEN_PATHS | frozenset(open_paths)
         self._tokens = [t.get_secret_value().encode() for t in config.tokens]
         self._header_name = (config.trust_header or "").lower()
         self._header = self._header_name.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.config.mode == "none" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or self.config.mode == "none" or scope["path"] in self._open:
             await self.app(scope, receive, send)
             return
         name = b"authorization" if self.config.mode == "tokens" else self._header

@@ -8,11 +8,13 @@ A block that is absent (``null``) means the app and its webhook route are off.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
+from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import User
 
 __all__ = ["GitHubCiAppConfig", "GitHubRefreshAppConfig"]
@@ -71,6 +73,21 @@ class GitHubCiAppConfig(_GitHubAppBase):
         default_factory=list, description="Bot users that run CI jobs, one worker each"
     )
     scopes: list[str] = Field(default_factory=list, description="Token scopes of CI runs")
+    api_url: str = Field(
+        "https://api.github.com",
+        pattern=r"^https?://[^\s]+$",
+        description="Base URL of the GitHub REST API (GitHub Enterprise: https://HOST/api/v3)",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Extra NotebookRunnerList options of every CI run (image, user_options, timeouts);"
+            " repo_url, repo_ref and collection_rules are set by the job"
+        ),
+    )
+    timeout: HumanTimedelta = Field(
+        timedelta(hours=1), description="Longest run of one job's notebooks"
+    )
 
     @model_validator(mode="before")
     @classmethod

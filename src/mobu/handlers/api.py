@@ -55,7 +55,9 @@ async def get_summary(context: ProcessContext = Depends(context_dependency)) -> 
     failures = [
         AutostartFailureData(name=f.name, error=f.error) for f in manager.autostart_failures
     ]
-    return pretty(Summary(flocks=manager.summarize_flocks(), autostart_failures=failures))
+    ci = None if context.github.ci is None else context.github.ci.summarize()
+    summary = Summary(flocks=manager.summarize_flocks(), autostart_failures=failures, ci_manager=ci)
+    return pretty(summary)
 
 
 @router.post(

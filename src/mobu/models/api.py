@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from mobu.github.models import CiManagerSummary
 from mobu.models.flock import FlockSummary
 
 __all__ = [
@@ -48,6 +49,9 @@ class Summary(BaseModel):
     flocks: list[FlockSummary] = Field(..., description="Flock summaries, sorted by name")
     autostart_failures: list[AutostartFailureData] = Field(
         default_factory=list, description="Flocks of the configuration that failed to start"
+    )
+    ci_manager: CiManagerSummary | None = Field(
+        None, description="The GitHub CI app's workers and queue (null: no CI app)"
     )
 
 

@@ -10,6 +10,7 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import MonkeyNotFoundError
 from mobu.identity import IdentityProvider
+from mobu.models.business.base import BusinessOptions
 from mobu.models.flock import FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyState
 from mobu.services.builder import MonkeyFactory
@@ -68,6 +69,11 @@ class Flock:
         self._refresh_requested = False
         self._stop_task: asyncio.Task[None] | None = None
         self.start_time: datetime | None = None
+
+    @property
+    def options(self) -> BusinessOptions:
+        """The business's validated options (unmasked: for matching, never for display)."""
+        return self._factory.options
 
     @property
     def monkeys(self) -> list[Monkey]:
