@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 
-CHART_COMMAND = ["mobu", "serve", "--host", "0.0.0.0", "--port", "8080"]  # noqa: S104
+CHART_COMMAND = ["mobu", "serve", "--host", "0.0.0.0", "--port", "8080"]
 """What the chart's pod runs (the image's CMD): the test of the pod runs the same argv, with
 ``--host`` and ``--port`` replaced by a loopback address and a free port."""
 

@@ -93,10 +93,8 @@ def test_runtime_copies_only_the_venv(stages: list[Stage]) -> None:
 
 def test_build_context(stages: list[Stage]) -> None:
     """Every file the builder copies exists and passes .dockerignore; nothing else does."""
-    allowed = []
-    for line in (ROOT / ".dockerignore").read_text().splitlines():
-        if line.startswith("!"):
-            allowed.append(line[1:].rstrip("/"))
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    allowed = [line[1:].rstrip("/") for line in lines if line.startswith("!")]
     sources = []
     for copy in stages[0].all("COPY"):
         words = copy.arguments.split()
