@@ -17,6 +17,7 @@ from mobu.events import Events
 from mobu.github.apps import build_github_apps
 from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
 from mobu.observability import Observability
+from mobu.paths import DataDirs
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.querysets import QuerySetLocator
@@ -79,17 +80,20 @@ class ProcessContext:
         self.discovery = Discovery(config.discovery)
         self.reporters = Reporters()
         self.stats = StatsCollector(window=config.events.statistics_window)
-        self.repo_cache = RepoCache(logger)
+        self.data_dirs = DataDirs(config.data_dir)
+        self.data_dirs.export_library_environment()
+        self.repo_cache = RepoCache(logger, parent=self.data_dirs.root / "repos")
         self.services = BusinessServices(
             discovery=self.discovery,
             repo_cache=self.repo_cache,
             query_sets=QuerySetLocator.from_dirs(config.query_set_dirs),
+            scratch_dir=self.data_dirs.root / "work",
         )
         self.identity: IdentityProvider = identity or _identity(
             config, http=self.services.http_client, logger=logger
         )
         self.log_directory = (
-            MonkeyLogDirectory(max_bytes=config.monkey_log_max_bytes)
+            MonkeyLogDirectory(self.data_dirs.path("logs"), max_bytes=config.monkey_log_max_bytes)
             if config.log_monkeys_to_file
             else None
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Security
 from fastapi.security import HTTPBearer
+from safir.middleware.x_forwarded import XForwardedMiddleware
 
 from mobu.config import Config, load_config
 from mobu.dependencies.auth import AuthMiddleware
@@ -133,4 +134,5 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     _describe_options_openly(app)
     app.add_middleware(AuthMiddleware, config=config.auth, open_paths=open_paths)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
+    app.add_middleware(XForwardedMiddleware)  # behind the ingress: scheme and client from it
     return app

@@ -52,7 +52,10 @@ def test_query_set_must_be_a_plain_name(value: str) -> None:
 
 def test_unknown_query_set() -> None:
     """A plain name that is no shipped set is a QuerySetError (a 422) listing the shipped ones."""
-    with pytest.raises(QuerySetError, match=r"Unknown query set 'nope': .*\(demo\)$"):
+    with pytest.raises(
+        QuerySetError,
+        match=r"Unknown query set 'nope': .*\(demo, dp0\.2, dp0\.2-long-scans, dp0\.2-med-scans\)$",
+    ):
         SHIPPED_ONLY.tap("nope")
     with pytest.raises(QuerySetError, match=r"Unknown SIA query set 'nope'"):
         load_sia_params("nope")

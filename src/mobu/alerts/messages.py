@@ -1,4 +1,10 @@
-"""Texts of Slack messages: failure alerts, repeats, recoveries, API errors, daily status."""
+"""Texts of Slack messages: failure alerts, repeats, recoveries, API errors, daily status.
+
+The Block Kit structure is safir's (:class:`safir.slack.blockkit.SlackMessage` and its fields
+and blocks: verbatim text, ``&``/``<``/``>`` escaped so that nothing in an error can mention
+a channel or a user, Slack's length limits kept). Each message also carries ``text``, the plain
+fallback that notifications and mobile previews show (unchanged from earlier versions).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,14 @@ import traceback
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
+
+from safir.slack.blockkit import (
+    SlackBaseBlock,
+    SlackBaseField,
+    SlackCodeBlock,
+    SlackMessage,
+    SlackTextField,
+)
 
 from mobu.alerts.reporting import FailureReport
 from mobu.models.flock import FlockSummary
@@ -67,8 +81,15 @@ def _clean(value: Any, secrets: Iterable[str], limit: int | None = None) -> str:
     return text if limit is None else truncate_head(text, limit)
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:_BLOCK_TEXT_MAX]}}
+def _message(
+    text: str,
+    fallback: str,
+    fields: Iterable[SlackBaseField] = (),
+    blocks: Iterable[SlackBaseBlock] = (),
+) -> dict[str, Any]:
+    """The webhook body: safir's Block Kit rendering of ``text``, plus the ``fallback`` text."""
+    message = SlackMessage(message=text[:_BLOCK_TEXT_MAX], fields=list(fields), blocks=list(blocks))
+    return {"text": fallback, **message.to_slack()}
 
 
 def error_text(error: BaseException, secrets: Iterable[str]) -> str:
@@ -102,31 +123,27 @@ def format_failure(report: FailureReport, code_max_chars: int) -> dict[str, Any]
         if key not in _SKIPPED_KEYS and value is not None and not isinstance(value, dict | list)
     )
     fields = [
-        {"type": "mrkdwn", "text": f"*{name}*\n{_clean(value, secrets, 300)}"}
-        for name, value in facts[:10]
+        SlackTextField(heading=name, text=_clean(value, secrets, 300)) for name, value in facts
     ]
-    blocks: list[dict[str, Any]] = [
-        _section(text),
-        {"type": "section", "fields": fields},
-    ]
+    blocks: list[SlackBaseBlock] = []
     fallback = [text, *(f"{n}: {_clean(v, secrets, 300)}" for n, v in facts)]
     if context.get("code"):
         code = truncate_head(_clean(context["code"], secrets), code_max_chars)
-        blocks.append(_section(f"*Code*\n```{code}```"))
+        blocks.append(SlackCodeBlock(heading="Code", code=code))
         fallback.append(f"Code:\n{code}")
     output = context.get("output") or context.get("traceback") or context.get("error")
     if output:
         tail = truncate_tail(_clean(output, secrets), code_max_chars)
-        blocks.append(_section(f"*Output*\n```{tail}```"))
+        blocks.append(SlackCodeBlock(heading="Output", code=tail))
         fallback.append(f"Output:\n{tail}")
     progress = context.get("progress") or context.get("spawn_log")
     if progress:
         if isinstance(progress, list | tuple):
             progress = "\n".join(str(p) for p in progress)
         tail = truncate_tail(_clean(progress, secrets), code_max_chars)
-        blocks.append(_section(f"*Spawn progress*\n```{tail}```"))
+        blocks.append(SlackCodeBlock(heading="Spawn progress", code=tail))
         fallback.append(f"Spawn progress:\n{tail}")
-    return {"text": "\n".join(fallback), "blocks": blocks}
+    return _message(text, "\n".join(fallback), fields[:10], blocks)
 
 
 def _cause(flock: str, error_type: str, notebook: str | None, cell: str | None) -> str:
@@ -149,7 +166,7 @@ def format_repeat(
         f":repeat: Still failing: {_cause(flock, error_type, notebook, cell)}:"
         f" {plural(count, 'more failure')} in the last {human_duration(window)}"
     )
-    return {"text": text, "blocks": [_section(text)]}
+    return _message(text, text)
 
 
 def format_recovery(
@@ -170,7 +187,7 @@ def format_recovery(
         + (f", cell {cell}" if cell else "")
         + f" over {human_duration(now - since)}"
     )
-    return {"text": text, "blocks": [_section(text)]}
+    return _message(text, text)
 
 
 def format_api_error(
@@ -181,10 +198,9 @@ def format_api_error(
     text = f":x: Uncaught exception in the mobu API: {method} {path}: {summary}"
     trace = "".join(traceback.format_exception(error))
     tail = truncate_tail(redact_text(strip_ansi(trace)), max_chars)
-    return {
-        "text": f"{text}\n{tail}",
-        "blocks": [_section(text), _section(f"```{tail}```")],
-    }
+    return _message(
+        text, f"{text}\n{tail}", blocks=[SlackCodeBlock(heading="Traceback", code=tail)]
+    )
 
 
 def success_percent(successes: int, failures: int) -> str:
@@ -216,4 +232,4 @@ def format_status(summaries: list[FlockSummary], environment: str | None) -> dic
             f" {plural(summary.failure_count, 'failure')} ({percent}% success)"
         )
     text = "\n".join(lines)
-    return {"text": text, "blocks": [_section(text)]}
+    return _message(text, text)

@@ -51,10 +51,14 @@ class RepoCache:
     ----------
     logger
         Logger for clone activity.
+    parent
+        Directory under which this cache makes its own directory of clones (created on the
+        first clone; the data directory's ``repos``); default the system's temp directory.
     """
 
-    def __init__(self, logger: FilteringBoundLogger) -> None:
+    def __init__(self, logger: FilteringBoundLogger, *, parent: Path | None = None) -> None:
         self.logger = logger
+        self.parent = parent
         self._root: Path | None = None
         self._lock = asyncio.Lock()
         self._current: dict[tuple[str, str], ClonedRepo] = {}
@@ -107,7 +111,7 @@ class RepoCache:
 
     async def _clone(self, url: str, ref: str) -> ClonedRepo:
         if self._root is None:
-            self._root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="mobu-notebooks-"))
+            self._root = Path(await asyncio.to_thread(_make_root, self.parent))
         self._count += 1
         path = self._root / str(self._count)
         source = url
@@ -125,6 +129,12 @@ class RepoCache:
         head = await _git("rev-parse", "HEAD", cwd=path, url=url)
         self.clones += 1
         return ClonedRepo(url=url, ref=ref, hash=head.strip(), path=path)
+
+
+def _make_root(parent: Path | None) -> str:
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return tempfile.mkdtemp(prefix="mobu-notebooks-", dir=parent)
 
 
 def _is_git_repository(path: Path) -> bool:

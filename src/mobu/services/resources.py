@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import aiohttp
 import httpx
@@ -105,12 +106,15 @@ class BusinessServices:
         Clones of notebook repositories, shared by the monkeys of a process.
     query_sets
         Where TAP and SIA query sets are found (the shipped ones and ``query_set_dirs``).
+    scratch_dir
+        Where businesses make throwaway work trees (the data directory's ``work``).
     """
 
     clients: SharedClients = field(default_factory=SharedClients, repr=False)
     discovery: Discovery | None = None
     repo_cache: RepoCache | None = None
     query_sets: QuerySetLocator = SHIPPED_ONLY
+    scratch_dir: Path | None = None
 
     @property
     def ssl_context(self) -> ssl.SSLContext:

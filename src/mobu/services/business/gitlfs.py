@@ -65,6 +65,12 @@ def _write_private(path: Path, text: str) -> None:
         stream.write(text)
 
 
+def _make_workdir(parent: Path | None) -> str:
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return tempfile.mkdtemp(prefix="mobu-gitlfs-", dir=parent)
+
+
 class GitLFSOptions(BusinessOptions):
     """Options of GitLFS."""
 
@@ -106,8 +112,11 @@ class GitLFS(Business[GitLFSOptions]):
         events: Events,
         logger: FilteringBoundLogger,
         flock: str | None,
+        scratch_dir: Path | None = None,
     ) -> None:
         super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
+        self.scratch_dir = scratch_dir
+        """Where the work trees go (the data directory's ``work``); None: the temp directory."""
         self.git = GitRunner(timeout=options.git_timeout, secrets=self.secrets(), logger=logger)
         self._timings: dict[str, float] = {}
         self._checks = events.publisher("git_lfs_check", GitLfsCheck)
@@ -266,7 +275,7 @@ class GitLFS(Business[GitLFSOptions]):
 
     @asynccontextmanager
     async def _workdir(self) -> AsyncIterator[Path]:
-        path = Path(tempfile.mkdtemp(prefix="mobu-gitlfs-"))
+        path = Path(await asyncio.to_thread(_make_workdir, self.scratch_dir))
         try:
             yield path
         finally:
