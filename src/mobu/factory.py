@@ -14,7 +14,7 @@ from mobu.alerts.reporting import Reporters
 from mobu.config import Config
 from mobu.discovery import Discovery
 from mobu.events import Events
-from mobu.github.apps import build_github_apps
+from mobu.github.apps import GitHubApps, build_github_apps
 from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
 from mobu.observability import Observability
 from mobu.paths import DataDirs
@@ -115,7 +115,13 @@ class ProcessContext:
             replica_index=config.replica_index,
             stats=self.stats,
         )
-        self.github = build_github_apps(
+        self.github = self._github(config, logger)
+        self.observability = self._observability(config, logger)
+        self._life = _Lifecycle()
+
+    def _github(self, config: Config, logger: FilteringBoundLogger) -> GitHubApps:
+        """The GitHub refresh and CI apps, when configured."""
+        return build_github_apps(
             refresh=config.github_refresh_app,
             ci=config.github_ci_app,
             environment_name=config.discovery.environment_name,
@@ -125,8 +131,6 @@ class ProcessContext:
             services=self.services,
             logger=logger,
         )
-        self.observability = self._observability(config, logger)
-        self._life = _Lifecycle()
 
     def _observability(self, config: Config, logger: FilteringBoundLogger) -> Observability:
         """Statistics, metrics, event sinks and alert channels, watching this context's flocks."""

@@ -122,6 +122,17 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     )
     if context is not None:
         app.state.context = context
+    open_paths = _include_routers(app, config, prefix)
+    install_error_handlers(app)
+    _describe_options_openly(app)
+    app.add_middleware(AuthMiddleware, config=config.auth, open_paths=open_paths)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
+    app.add_middleware(XForwardedMiddleware)  # behind the ingress: scheme and client from it
+    return app
+
+
+def _include_routers(app: FastAPI, config: Config, prefix: str) -> list[str]:
+    """Mount every router; return the paths that skip authentication (signed webhooks)."""
     dependencies: list[Any] = []
     if config.auth.mode == "tokens":
         dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))
@@ -130,9 +141,4 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     open_paths = _include_github(app, config, prefix, dependencies)
     app.include_router(internal.router)
     app.include_router(metrics.router)
-    install_error_handlers(app)
-    _describe_options_openly(app)
-    app.add_middleware(AuthMiddleware, config=config.auth, open_paths=open_paths)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
-    app.add_middleware(XForwardedMiddleware)  # behind the ingress: scheme and client from it
-    return app
+    return open_paths
