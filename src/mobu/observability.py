@@ -74,7 +74,7 @@ class Observability:
         sinks = sinks or EventsConfig()
         self._logger = logger
         self.stats = stats
-        self.sinks: list[QueuedSink] = build_sinks(sinks, logger)
+        self.sinks: list[QueuedSink] = build_sinks(sinks, logger, app_metrics=metrics)
         self.slack: SlackAlerter | None = None
         if alerts.slack is not None:
             self.slack = SlackAlerter(
@@ -88,7 +88,7 @@ class Observability:
         if alerts.sentry is not None:
             self.sentry = SentryReporter(alerts.sentry, logger=logger)
         self.metrics: MobuMetrics | None = None
-        if metrics.enabled:
+        if metrics.prometheus:
             self.metrics = MobuMetrics(
                 metrics,
                 logger=logger,
