@@ -21,10 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mobu.config import ConfigError, load_config
 from mobu.events import Events
+from mobu.services.builder import null_logger
 from mobu.services.business.labsession import NubladoDeleteLab, NubladoSpawnLab
 from mobu.services.business.notebookrunner import NotebookCellExecution
 from mobu.services.business.tap import TapQuery
-from mobu.services.builder import null_logger
 from mobu.sinks import QueuedSink
 from mobu.sinks.appevents import REFERENCE_EVENTS, NotebookExecution
 from mobu.sinks.appmetrics import AppMetricsBackend
@@ -89,7 +89,7 @@ def test_reference_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     path.write_text("metrics:\n  enabled: true\n  schemaManager: {registryUrl: http://r:8081}\n")
     assert load_config(path).metrics.enabled
     path.write_text("metrics:\n  bogusKey: 1\n")
-    with pytest.raises(ConfigError, match="metrics.bogusKey"):
+    with pytest.raises(ConfigError, match=r"metrics\.bogusKey"):
         load_config(path)
 
 

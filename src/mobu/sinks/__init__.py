@@ -58,7 +58,7 @@ def build_sinks(
     ]
     if app_metrics is not None and app_metrics.publishes:
         # Imported here: safir.metrics (faststream, aiokafka) takes seconds to import.
-        from mobu.sinks.appmetrics import AppMetricsBackend  # noqa: PLC0415
+        from mobu.sinks.appmetrics import AppMetricsBackend
 
         sinks.append(
             QueuedSink(

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol
 
 from structlog.typing import FilteringBoundLogger
 
@@ -76,10 +76,7 @@ class RateLimitedWarning:
             self._pending = 0
 
 
-ItemT = TypeVar("ItemT")
-
-
-class QueuedWriter(Generic[ItemT]):
+class QueuedWriter[ItemT]:
     """A bounded queue and the one task that hands its items, in batches, to ``write``.
 
     :meth:`put` never blocks: it appends (or counts a drop when the queue is full or closed). A
