@@ -9,7 +9,7 @@ import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -161,7 +161,19 @@ class Config(BaseSettings):
     alerts: AlertsConfig = Field(
         default_factory=AlertsConfig, description="Alert channels (Slack, Sentry)"
     )
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics")
+    sentry_traces_sample_config: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["errors"] = (
+        Field(
+            0.0,
+            description=(
+                "Sentry traces: a sample rate 0..1, or 'errors' (only transactions with an error);"
+                " alerts.sentry.traces_sample_rate wins when set"
+            ),
+        )
+    )
+    metrics: MetricsConfig = Field(
+        default_factory=MetricsConfig,
+        description="App-metrics events (the reference's keys) and Prometheus metrics",
+    )
     events: EventsConfig = Field(
         default_factory=EventsConfig, description="Event sinks (file, Kafka) and statistics"
     )

@@ -145,6 +145,7 @@ class ProcessContext:
             sinks=config.events,
             environment_name=config.discovery.environment_name,
             http_client=lambda: self.services.http_client,
+            traces_sample_config=config.sentry_traces_sample_config,
         )
 
     async def __aenter__(self) -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 import httpx
 from prometheus_client.core import CounterMetricFamily
@@ -17,6 +18,7 @@ from mobu.alerts import (
     SlackAlerter,
     report_api_error,
 )
+from mobu.alerts.config import SentryConfig
 from mobu.alerts.reporting import Reporters
 from mobu.events import Events
 from mobu.metrics.config import MetricsConfig
@@ -24,6 +26,7 @@ from mobu.metrics.prometheus import MobuMetrics
 from mobu.models.flock import FlockSummary
 from mobu.services.stats import StatsCollector
 from mobu.sinks import EventsConfig, QueuedSink, build_sinks
+from mobu.tracing import TracingSink
 
 __all__ = ["Observability"]
 
@@ -53,6 +56,9 @@ class Observability:
         Name of the environment, for the Slack status summary.
     http_client
         Returns the shared httpx client (called only when Slack is configured).
+    traces_sample_config
+        The top-level ``sentry_traces_sample_config`` (the reference's key): the traces sample
+        rate unless ``alerts.sentry.traces_sample_rate`` is set.
     """
 
     def __init__(
@@ -68,13 +74,14 @@ class Observability:
         sinks: EventsConfig | None = None,
         environment_name: str | None = None,
         http_client: Callable[[], httpx.AsyncClient],
+        traces_sample_config: float | Literal["errors"] | None = None,
     ) -> None:
         alerts = alerts or AlertsConfig()
         metrics = metrics or MetricsConfig()
         sinks = sinks or EventsConfig()
         self._logger = logger
         self.stats = stats
-        self.sinks: list[QueuedSink] = build_sinks(sinks, logger)
+        self.sinks: list[QueuedSink] = build_sinks(sinks, logger, app_metrics=metrics)
         self.slack: SlackAlerter | None = None
         if alerts.slack is not None:
             self.slack = SlackAlerter(
@@ -84,11 +91,9 @@ class Observability:
                 logger=logger,
                 environment_name=environment_name,
             )
-        self.sentry: SentryReporter | None = None
-        if alerts.sentry is not None:
-            self.sentry = SentryReporter(alerts.sentry, logger=logger)
+        self.sentry = _sentry(alerts.sentry, traces_sample_config, logger)
         self.metrics: MobuMetrics | None = None
-        if metrics.enabled:
+        if metrics.prometheus:
             self.metrics = MobuMetrics(
                 metrics,
                 logger=logger,
@@ -109,6 +114,8 @@ class Observability:
         if self.sentry is not None:
             reporters.add(self.sentry)
             self.api_reporters.append(self.sentry)
+            if self.sentry.config.traces_sample_rate != 0:
+                events.add_sink(TracingSink())
 
     def add_sink(self, sink: QueuedSink, events: Events) -> None:
         """Add a queued sink built elsewhere (tests, embedding); started by :meth:`start`."""
@@ -159,3 +166,16 @@ class Observability:
                     "Closing an observability component failed",
                     error=f"{type(result).__name__}: {result}",
                 )
+
+
+def _sentry(
+    config: SentryConfig | None,
+    traces_sample_config: float | Literal["errors"] | None,
+    logger: FilteringBoundLogger,
+) -> SentryReporter | None:
+    """The Sentry reporter; ``alerts.sentry.traces_sample_rate`` wins over the top-level key."""
+    if config is None:
+        return None
+    if traces_sample_config is not None and "traces_sample_rate" not in config.model_fields_set:
+        config = config.model_copy(update={"traces_sample_rate": traces_sample_config})
+    return SentryReporter(config, logger=logger)

@@ -7,10 +7,11 @@ from typing import override
 
 from pydantic import Field
 
-from mobu.events import EventBase
+from mobu.events import EventBase, TimedEvent
 from mobu.exceptions import BusinessError
 from mobu.models.business.base import BusinessOptions
 from mobu.services.business.base import Business
+from mobu.storage.jupyter.timing import PhaseTimings
 
 
 class NotebookLikeEvent(EventBase):
@@ -66,3 +67,40 @@ class Flaky(Business[FlakyOptions]):
                 code=code,
                 spawn_log=["Spawning server...", "Pulling image", "Server ready"],
             )
+
+
+class PhasedOptions(BusinessOptions):
+    """Options of Phased."""
+
+    fail_at: int = Field(0, description="The iteration that fails (0: none)")
+
+
+class PhasedSpawn(TimedEvent):
+    """A lab spawn (timed)."""
+
+
+class Phased(Business[PhasedOptions]):
+    """Goes through timed phases like a lab session (PhaseTimings, as the Jupyter clients do)
+    and publishes a timed event; iteration ``fail_at`` fails in its session phase."""
+
+    options_model = PhasedOptions
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.iterations = 0
+        self.timings = PhaseTimings()
+        self._spawns = self.events.publisher("phased_spawn", PhasedSpawn)
+
+    @override
+    async def execute(self) -> None:
+        self.iterations += 1
+        with self.timings.measure("spawn_progress"):
+            await self.pause(timedelta(0))
+        await self._spawns.publish(
+            PhasedSpawn(**self.common_event_attrs(), success=True, duration=timedelta(seconds=2))
+        )
+        with self.timings.measure("lab_first_response"):
+            await self.pause(timedelta(0))
+        with self.timings.measure("session_create"):
+            if self.iterations == self.options.fail_at:
+                raise CellError("session failed", phase="session_create")

@@ -18,7 +18,7 @@ from mobu.registry import BusinessRegistry
 from mobu.services.builder import null_logger
 from mobu.services.business.empty import EmptyLoop
 from mobu.services.business.httpcheck import HTTPCheck
-from tests.observability.businesses import Flaky
+from tests.observability.businesses import Flaky, Phased
 from tests.observability.receivers import Receiver, run_receiver
 from tests.support.target import Target, run_target
 
@@ -36,8 +36,10 @@ class TokenIdentity:
 
 
 def obs_registry() -> BusinessRegistry:
-    """Built-in businesses plus Flaky."""
-    return BusinessRegistry({"EmptyLoop": EmptyLoop, "HTTPCheck": HTTPCheck, "Flaky": Flaky})
+    """Built-in businesses plus Flaky and Phased."""
+    return BusinessRegistry(
+        {"EmptyLoop": EmptyLoop, "HTTPCheck": HTTPCheck, "Flaky": Flaky, "Phased": Phased}
+    )
 
 
 def flock(

@@ -53,6 +53,7 @@ def test_sections_parse(tmp_path: Path) -> None:
     )
     config = load_config(path)
     assert config.alerts.slack is None
-    assert config.metrics.enabled
+    assert config.metrics.prometheus
+    assert not config.metrics.enabled
     assert config.events.statistics_window.total_seconds() == 600
     assert config.events.file is not None

@@ -39,7 +39,8 @@ async def test_failure_event(receiver: Receiver) -> None:
     }
     assert event["user"] == {"username": monkey}
     assert event["fingerprint"] == [
-        "{{ default }}", "sentry", "Flaky", "tutorials/01-intro.ipynb", "cell-7",
+        "{{ default }}", "{{ tags.flock }}", "{{ tags.business }}", "{{ tags.notebook }}",
+        "{{ tags.cell }}", "test",
     ]  # fmt: skip
     (exception,) = event["exception"]["values"]
     assert exception["type"] == "CellError"

@@ -12,6 +12,7 @@ from sentry_sdk.types import Event, Hint
 from sentry_sdk.utils import event_from_exception
 from structlog.typing import FilteringBoundLogger
 
+from mobu import tracing
 from mobu.alerts.config import SentryConfig
 from mobu.alerts.reporting import FailureReport
 from mobu.redaction import redact_text, redact_value, strip_ansi
@@ -39,24 +40,56 @@ _ATTACHMENT_KEYS = {
 """Context keys sent as attachments (the first present key wins per file name)."""
 
 
-def _before_send(event: Event, hint: Hint) -> Event | None:
+REFERENCE_FINGERPRINT = (
+    "{{ tags.flock }}",
+    "{{ tags.business }}",
+    "{{ tags.notebook }}",
+    "{{ tags.cell }}",
+)
+"""Appended to every error's fingerprint, as the reference does: one issue per flock, business,
+notebook and cell (Sentry fills the templates in from the event's tags)."""
+
+
+def _fingerprint(event: Event, hint: Hint) -> Event:
+    """The reference's ``before_send``: append the tag templates to the fingerprint."""
+    existing = [f for f in event.get("fingerprint") or [] if f != "{{ default }}"]
+    event["fingerprint"] = [*existing, *(f for f in REFERENCE_FINGERPRINT if f not in existing)]
+    return event
+
+
+def _redacted(event: Event) -> Event:
     """Last line of defence: redact credential-shaped text in every string of the event."""
     redacted: Event = redact_value(dict(event))
     return redacted
 
 
+def _before_send(event: Event, hint: Hint) -> Event | None:
+    """The reference's fingerprint, then safir's handler (``{{ default }}`` first, the
+    environment last, ``to_sentry()`` tags, contexts and attachments), then redaction."""
+    from safir.sentry import before_send_handler  # only with Sentry on (slow import)
+
+    return _redacted(before_send_handler(_fingerprint(event, hint), hint))
+
+
 def _only_errored(event: Event, hint: Hint) -> Event | None:
+    """``errors`` sampling: keep only the transactions tagged ``errored=true``."""
     tags = event.get("tags") or {}
-    return event if str(tags.get("errored", "")).lower() == "true" else None
+    return _redacted(event) if str(tags.get("errored", "")).lower() == "true" else None
+
+
+def _transaction(event: Event, hint: Hint) -> Event | None:
+    return _redacted(event)
 
 
 class SentryReporter:
     """Reports monkey failures (and uncaught API errors) to Sentry.
 
     Events carry tags ``flock``, ``business``, ``notebook``, ``cell``, ``phase``, ``node``,
-    ``image_*`` when the error's context knows them, the user ``{username}``, the fingerprint
-    ``{{ default }}`` + flock/business/notebook/cell (one issue per failing cell), and as
-    attachments the traceback and, when present, the spawn progress log, the output and the code.
+    ``image_*`` when the error's context knows them, the user ``{username}``, the reference's
+    fingerprint ``{{ default }}``, ``{{ tags.flock }}``, ``{{ tags.business }}``,
+    ``{{ tags.notebook }}``, ``{{ tags.cell }}`` and the environment (one issue per failing
+    cell), and as attachments the traceback and, when present, the spawn progress log, the
+    output and the code. A traces sample rate other than 0 turns on :mod:`mobu.tracing`.
     Nothing is sent once :meth:`aclose` started. Capturing only queues the event for the SDK's
     background thread, so it never blocks a monkey.
 
@@ -83,10 +116,11 @@ class SentryReporter:
             # No PII: sentry-sdk's default (the send_default_pii option is deprecated).
             "before_send": _before_send,
             "traces_sample_rate": 1.0 if rate == "errors" else rate,
+            "before_send_transaction": _only_errored if rate == "errors" else _transaction,
         }
-        if rate == "errors":
-            options["before_send_transaction"] = _only_errored
         sentry_sdk.init(**options)
+        if rate == "errors" or rate > 0:
+            tracing.enable()
         self._client = sentry_sdk.get_client()
         self.captured = 0
         self.suppressed = 0
@@ -113,13 +147,6 @@ class SentryReporter:
                     tags[tag] = redact_text(strip_ansi(str(value)), secrets)[:200]
             for tag, value in tags.items():
                 scope.set_tag(tag, value)
-            scope.fingerprint = [
-                "{{ default }}",
-                report.flock or "(solitary)",
-                report.business,
-                tags.get("notebook", ""),
-                tags.get("cell", ""),
-            ]
             extra = {
                 k: v for k, v in context.items() if k not in _TAG_KEYS and k not in _ATTACHMENT_KEYS
             }
@@ -155,7 +182,7 @@ class SentryReporter:
         with sentry_sdk.new_scope() as scope:
             scope.set_client(self._client)
             scope.set_tag("route", f"{method} {path}")
-            scope.fingerprint = ["{{ default }}", "api", method, path]
+            scope.fingerprint = ["api", method, path]
             self._capture(scope, error, ())
 
     def _attach(self, scope: sentry_sdk.Scope, report: FailureReport) -> None:
@@ -196,6 +223,7 @@ class SentryReporter:
     async def aclose(self, timeout: float = 5.0) -> None:
         """Stop capturing, send what is queued (bounded) and close the client."""
         self._closing = True
+        tracing.disable()
         try:
             await asyncio.wait_for(asyncio.to_thread(self._client.close, timeout), timeout + 1)
         except TimeoutError:

@@ -15,13 +15,13 @@ router = APIRouter()
 
 
 class MetricsDisabledError(ClientRequestError):
-    """``metrics.enabled`` is false."""
+    """``metrics.prometheus`` is false."""
 
     error = "metrics_disabled"
     status_code = 404
 
     def __init__(self) -> None:
-        super().__init__("Metrics are disabled (metrics.enabled: false)", ("path",))
+        super().__init__("Metrics are disabled (metrics.prometheus: false)", ("path",))
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -1,13 +1,21 @@
-"""The ``metrics:`` configuration section (Prometheus)."""
+"""The ``metrics:`` configuration section: the reference's app-metrics events, and Prometheus.
+
+The reference's keys (``enabled``, ``application``/``appName``, ``mock``, ``events``,
+``schemaManager``) are those of :class:`~mobu.sinks.config.AppMetricsConfig`: ``enabled`` means
+"publish the reference's events to Kafka", as in the reference's chart. ``prometheus`` (default
+true) serves ``GET /metrics``; the other keys tune it.
+"""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mobu.models.timedelta import HumanTimedelta
+from mobu.sinks.config import AppMetricsConfig
 
 __all__ = ["DEFAULT_BUCKETS", "MetricsConfig"]
 
@@ -18,12 +26,14 @@ DEFAULT_BUCKETS = (
 """Event duration buckets (seconds): 1 ms to 10 minutes (lab spawns are slow)."""
 
 
-class MetricsConfig(BaseModel):
-    """Prometheus metrics served at ``GET /metrics``."""
+KAFKA_ENV = ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL")
+"""Environment the Kafka connection needs (the chart sets them with ``metrics.enabled``)."""
 
-    model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = Field(True, description="Serve GET /metrics")
+class MetricsConfig(AppMetricsConfig):
+    """The ``metrics:`` section: app-metrics events (reference keys) and Prometheus."""
+
+    prometheus: bool = Field(True, description="Serve GET /metrics (Prometheus)")
     duration_buckets: list[float] = Field(
         default_factory=lambda: list(DEFAULT_BUCKETS),
         description="Upper bounds (seconds) of the event duration histogram buckets",
@@ -55,6 +65,21 @@ class MetricsConfig(BaseModel):
     @classmethod
     def _empty(cls, data: Any) -> Any:
         return {} if data is None else data
+
+    @model_validator(mode="after")
+    def _kafka_settings(self) -> Self:
+        """``enabled`` (without ``mock``) needs the Kafka environment and a schema registry."""
+        if not self.enabled or self.mock:
+            return self
+        missing = [name for name in KAFKA_ENV if not os.environ.get(name)]
+        if missing:
+            raise ValueError(
+                "metrics.enabled publishes to Kafka and needs the environment variables "
+                + ", ".join(missing)
+            )
+        if not (self.schema_manager.registry_url or os.environ.get("SCHEMA_MANAGER_REGISTRY_URL")):
+            raise ValueError("metrics.enabled needs metrics.schemaManager.registryUrl")
+        return self
 
     @field_validator("duration_buckets")
     @classmethod

@@ -6,11 +6,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic.alias_generators import to_camel
 
 from mobu.models.timedelta import HumanTimedelta
 
-__all__ = ["EventsConfig", "FileSinkConfig", "KafkaSinkConfig"]
+__all__ = [
+    "AppMetricsConfig",
+    "AppMetricsEventsConfig",
+    "EventsConfig",
+    "FileSinkConfig",
+    "KafkaSinkConfig",
+    "SchemaManagerConfig",
+]
+
+_CAMEL = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+"""The reference's sections: camelCase keys, snake_case accepted too."""
 
 
 class FileSinkConfig(BaseModel):
@@ -71,3 +82,73 @@ class EventsConfig(BaseModel):
     @classmethod
     def _empty(cls, data: Any) -> Any:
         return {} if data is None else data
+
+
+class AppMetricsEventsConfig(BaseModel):
+    """``metrics.events`` of the reference."""
+
+    model_config = _CAMEL
+
+    topic_prefix: str = Field(
+        "lsst.square.metrics.events",
+        description="Kafka topic prefix; events go to <topic_prefix>.<application>",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+
+class SchemaManagerConfig(BaseModel):
+    """``metrics.schemaManager`` of the reference: the Confluent-compatible schema registry."""
+
+    model_config = _CAMEL
+
+    registry_url: str | None = Field(
+        None,
+        description="Schema registry URL (else SCHEMA_MANAGER_REGISTRY_URL)",
+        examples=["http://sasquatch-schema-registry.sasquatch.svc.cluster.local:8081"],
+    )
+    suffix: str = Field("", description="Suffix of the schema (subject) names, e.g. _dev")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+
+class AppMetricsConfig(BaseModel):
+    """The reference's keys of ``metrics:``: its events, published through safir.metrics.
+
+    ``enabled`` publishes to Kafka (connection from the ``KAFKA_*`` environment, schemas in the
+    registry of ``schema_manager``); ``mock`` uses safir's mock manager (publishers record
+    what they were given). Either one adds the ``app_metrics`` event sink.
+    """
+
+    model_config = _CAMEL
+
+    enabled: bool = Field(False, description="Publish the reference's events to Kafka")
+    application: str = Field(
+        "mobu",
+        validation_alias=AliasChoices("application", "appName", "app_name"),
+        description="Application name of the events (and the topic suffix); alias appName",
+    )
+    mock: bool = Field(False, description="Use safir's mock event manager (tests)")
+    events: AppMetricsEventsConfig = Field(default_factory=AppMetricsEventsConfig)
+    schema_manager: SchemaManagerConfig = Field(default_factory=SchemaManagerConfig)
+    retry_backoff: HumanTimedelta = Field(
+        timedelta(seconds=30),
+        description="After Kafka or the registry failed, drop events for this long, then retry",
+    )
+    request_timeout: HumanTimedelta = Field(
+        timedelta(seconds=10), description="Timeout of each Kafka request (connect, metadata)"
+    )
+    queue_size: int = Field(
+        10_000, ge=1, description="Events buffered; beyond it events are dropped (counted)"
+    )
+
+    @property
+    def publishes(self) -> bool:
+        """Whether the ``app_metrics`` sink is wanted."""
+        return self.enabled or self.mock

@@ -7,14 +7,21 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol
 
 from structlog.typing import FilteringBoundLogger
 
 from mobu.events import EventBase
 from mobu.sinks.record import event_record
 
-__all__ = ["QueuedSink", "QueuedWriter", "RateLimitedWarning", "SinkBackend"]
+__all__ = [
+    "EventBackend",
+    "QueuedEvent",
+    "QueuedSink",
+    "QueuedWriter",
+    "RateLimitedWarning",
+    "SinkBackend",
+]
 
 
 class SinkBackend(Protocol):
@@ -23,6 +30,26 @@ class SinkBackend(Protocol):
     name: str
 
     async def write(self, records: list[dict[str, Any]]) -> None:
+        """Write one batch; raise if it could not be written."""
+
+    async def aclose(self) -> None:
+        """Release resources."""
+
+
+class QueuedEvent(NamedTuple):
+    """One event as it waited in a queue: its name, its payload, when it was published."""
+
+    name: str
+    payload: EventBase
+    time_ns: int
+
+
+class EventBackend(Protocol):
+    """A backend that takes the events themselves (typed payloads), not exported records."""
+
+    name: str
+
+    async def write_events(self, events: list[QueuedEvent]) -> None:
         """Write one batch; raise if it could not be written."""
 
     async def aclose(self) -> None:
@@ -49,10 +76,7 @@ class RateLimitedWarning:
             self._pending = 0
 
 
-ItemT = TypeVar("ItemT")
-
-
-class QueuedWriter(Generic[ItemT]):
+class QueuedWriter[ItemT]:
     """A bounded queue and the one task that hands its items, in batches, to ``write``.
 
     :meth:`put` never blocks: it appends (or counts a drop when the queue is full or closed). A
@@ -189,7 +213,8 @@ class QueuedSink:
     Parameters
     ----------
     backend
-        Where events are written.
+        Where events are written: a :class:`SinkBackend` gets exported records
+        (:func:`~mobu.sinks.record.event_record`), an :class:`EventBackend` the events.
     app_name
         ``app_name`` field of exported events.
     queue_size
@@ -206,7 +231,7 @@ class QueuedSink:
 
     def __init__(
         self,
-        backend: SinkBackend,
+        backend: SinkBackend | EventBackend,
         *,
         app_name: str = "mobu",
         queue_size: int = 10_000,
@@ -222,7 +247,7 @@ class QueuedSink:
         self._logger = logger.bind(sink=backend.name)
         self._drain_timeout = drain_timeout.total_seconds()
         self._warn = RateLimitedWarning(self._logger, "Events dropped", log_interval)
-        self._writer: QueuedWriter[tuple[str, EventBase, int]] = QueuedWriter(
+        self._writer: QueuedWriter[QueuedEvent] = QueuedWriter(
             self._write,
             name=f"event-sink:{self.name}",
             on_drop=self._dropped,
@@ -259,7 +284,7 @@ class QueuedSink:
 
     def publish(self, name: str, payload: EventBase) -> None:
         """Queue one event; drop it (counted) if the queue is full or the sink closed."""
-        self._writer.put((name, payload, time.time_ns()))
+        self._writer.put(QueuedEvent(name, payload, time.time_ns()))
 
     def start(self) -> None:
         """Start the writer task (in the running loop)."""
@@ -278,9 +303,13 @@ class QueuedSink:
         except Exception as exc:  # noqa: BLE001 - closing must finish
             self._logger.warning("Closing event sink failed", error=f"{type(exc).__name__}: {exc}")
 
-    async def _write(self, batch: list[tuple[str, EventBase, int]]) -> None:
+    async def _write(self, batch: list[QueuedEvent]) -> None:
+        backend = self.backend
+        if hasattr(backend, "write_events"):
+            await backend.write_events(batch)
+            return
         records = [event_record(n, p, self.app_name, ts) for n, p, ts in batch]
-        await self.backend.write(records)
+        await backend.write(records)
 
     def _dropped(self, reason: str, count: int, exc: BaseException | None) -> None:
         total = self.dropped[reason]

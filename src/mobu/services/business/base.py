@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABCMeta, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractContextManager, asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypedDict, TypeVar
 
@@ -17,6 +17,7 @@ from mobu.models.business.base import BusinessData, BusinessOptions
 from mobu.models.secrets import secret_values
 from mobu.models.user import AuthenticatedUser
 from mobu.redaction import redact_text
+from mobu.tracing import iteration
 
 __all__ = ["Business", "CommonEventAttrs", "StopRequestedError"]
 
@@ -139,7 +140,8 @@ class Business(Generic[T], metaclass=ABCMeta):
             while not self.stopping:
                 self.logger.info("Starting next iteration")
                 try:
-                    await self.execute()
+                    with self._traced():
+                        await self.execute()
                 except Exception:
                     if self._stop_requested():
                         self.logger.info("Iteration interrupted by stop")
@@ -166,7 +168,8 @@ class Business(Generic[T], metaclass=ABCMeta):
             self.logger.info("Starting up...")
             await self.startup()
             try:
-                await self.execute()
+                with self._traced():
+                    await self.execute()
             except BaseException:
                 self.logger.info("Shutting down...")
                 with suppress(Exception):
@@ -214,6 +217,12 @@ class Business(Generic[T], metaclass=ABCMeta):
                 self._acknowledged = asyncio.Event()
             await self._acknowledged.wait()
         self.logger.info("Stopped")
+
+    def _traced(self) -> AbstractContextManager[None]:
+        """The Sentry transaction of one iteration (nothing when tracing is off)."""
+        return iteration(
+            self.name, flock=self.flock, username=self.user.username, stopping=self._stop_requested
+        )
 
     def _stop_requested(self) -> bool:
         # A method, not the attribute, so type checkers do not assume it unchanged across awaits.

@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from mobu.tracing import phase as traced_phase
+
 __all__ = ["PhaseTimings"]
 
 
@@ -29,10 +31,11 @@ class PhaseTimings:
 
     @contextmanager
     def measure(self, phase: str) -> Iterator[None]:
-        """Time the body as ``phase``."""
+        """Time the body as ``phase`` (a Sentry span too, when tracing is on)."""
         start = time.perf_counter()
         try:
-            yield
+            with traced_phase(phase):
+                yield
         finally:
             self.record(phase, time.perf_counter() - start)
 
