@@ -122,6 +122,7 @@ async def mobu_side(url: str, n: int, idle: float, window: float, grace: float) 
         await asyncio.wait_for(counter.all_ran.wait(), 600)
         ready = time.perf_counter() - start
         per_client = (_rss() - base) / n
+        print("steady window starts", file=sys.stderr, flush=True)  # for a profiler to attach
         steady = await _steady(counter, window)
         start = time.perf_counter()
         await context.manager.stop_flock("scale")
