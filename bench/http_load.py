@@ -53,6 +53,12 @@ CONFIGS = {
     "mobu-aiohttp-uvloop": "mobu HTTPCheck flock (client aiohttp) + uvloop",
     "aiohttp": "bare aiohttp loop, shared session (no mobu; floor)",
     "aiohttp-uvloop": "bare aiohttp loop + uvloop (no mobu; floor)",
+    "loop-fast": "bare loop: mobu fasthttp + uvloop (no mobu engine)",
+    "loop-aiohttp": "bare loop: aiohttp ClientSession + uvloop",
+    "loop-aiosonic": "bare loop: aiosonic HTTPClient + uvloop",
+    "loop-pyreqwest": "bare loop: pyreqwest Client + uvloop",
+    "loop-curl-cffi": "bare loop: curl-cffi AsyncSession + uvloop",
+    "loop-httpx": "bare loop: httpx AsyncClient + uvloop",
     "locust-fast": "Locust FastHttpUser",
     "locust-http": "Locust HttpUser",
 }
@@ -64,9 +70,10 @@ def _command(config: str, url: str, users: int, seconds: float, out: Path) -> li
     if config.startswith("mobu"):
         return [PYTHON, str(BENCH / "_mobu_worker.py"), "--out", str(out), "load", url,
                 str(users), str(seconds)]  # fmt: skip
-    if config.startswith("aiohttp"):
-        return [PYTHON, str(BENCH / "_aiohttp_loop.py"), "--out", str(out), url, str(users),
-                str(seconds)]  # fmt: skip
+    if config.startswith(("aiohttp", "loop-")):
+        client = config.removeprefix("loop-") if config.startswith("loop-") else "aiohttp"
+        return [PYTHON, str(BENCH / "_client_loop.py"), "--out", str(out), "--client", client,
+                url, str(users), str(seconds)]  # fmt: skip
     locustfile = "fast_load.py" if config == "locust-fast" else "http_load.py"
     return [
         str(VENV_BIN / "locust"), "-f", str(BENCH / "locustfiles" / locustfile), "--headless",
@@ -98,7 +105,9 @@ def run_one(config: str, target: Target, users: int, window: float) -> dict[str,
     """One headless run of one generator; returns its figures."""
     seconds = window + WARMUP + 6
     env = {
-        "MOBU_BENCH_UVLOOP": "1" if config.endswith("-uvloop") else "0",
+        "MOBU_BENCH_UVLOOP": "1"
+        if config.endswith("-uvloop") or config.startswith("loop-")
+        else "0",
         "MOBU_BENCH_HTTP_CLIENT": "aiohttp" if config.startswith("mobu-aiohttp") else "fast",
     }
     with temporary_file(".json") as out:
@@ -174,9 +183,32 @@ def summarize(runs: list[dict[str, Any]], configs: list[str], users: int) -> dic
             "rss_mb": median([r["rss_mb"] for r in mine]),
         }
     base = rows.get("locust-fast", {}).get("per_core")
+    floor = rows.get("loop-fast", {}).get("per_core")
     for row in rows.values():
         row["ratio_fast"] = row["per_core"] / base if base else float("nan")
-    return {"users": users, "rows": rows}
+        row["ratio_fasthttp"] = row["per_core"] / floor if floor else float("nan")
+    return {"users": users, "rows": rows, "decision": decision(rows)}
+
+
+DECISION_RATIO = 0.85
+"""A kept library replaces mobu's fasthttp when it reaches this share of its req/s per core."""
+
+
+def decision(rows: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Issue 17's rule: the best library loop against the fasthttp loop, same run."""
+    if "loop-fast" not in rows:
+        return None
+    libraries = {c: r["ratio_fasthttp"] for c, r in rows.items() if c.startswith("loop-")}
+    libraries.pop("loop-fast")
+    if not libraries:
+        return None
+    best = max(libraries, key=lambda c: libraries[c])
+    return {
+        "best": best,
+        "ratio": libraries[best],
+        "replace": libraries[best] >= DECISION_RATIO,
+        "ratios": libraries,
+    }
 
 
 def markdown(summary: dict[str, Any], window: float) -> str:
@@ -186,8 +218,10 @@ def markdown(summary: dict[str, Any], window: float) -> str:
         integer_ms = config.startswith("locust")
         ratio = "n/a" if row["ratio_fast"] != row["ratio_fast"] else f"**{row['ratio_fast']:.2f}x**"
         digits = 0 if integer_ms else 2
+        floor = row["ratio_fasthttp"]
         out.append([
             CONFIGS[config], fmt(row["per_core"]), ratio,
+            "n/a" if floor != floor else f"{floor:.2f}x",
             " / ".join(fmt(v) for v in row["per_core_all"]), fmt(row["rate"]),
             f"{row['cpu'] * 100:.0f} %",
             f"{fmt(row['p50_ms'], digits)} / {fmt(row['p99_ms'], digits)}",
@@ -196,7 +230,8 @@ def markdown(summary: dict[str, Any], window: float) -> str:
         ])  # fmt: skip
     headers = [
         f"generator (N={summary['users']}, 1 process, 1 core)", "req/s per core (median)",
-        "x FastHttpUser", "per-run req/s per core", "req/s (target)", "generator CPU",
+        "x FastHttpUser", "x fasthttp loop", "per-run req/s per core", "req/s (target)",
+        "generator CPU",
         "p50 / p99 ms (tool)", "mean ms (tool) / cycle ms (N ÷ req/s)", "failures",
         "target CPU", "generator RSS MB", "runs used",
     ]  # fmt: skip
@@ -206,6 +241,14 @@ def markdown(summary: dict[str, Any], window: float) -> str:
         " generator had such runs, else over all runs: other work on the machine lowers CPU"
         " efficiency."
     )
+    verdict = summary.get("decision")
+    if verdict:
+        keep = "replace fasthttp with it" if verdict["replace"] else "keep fasthttp"
+        note += (
+            f"\n\nClient decision (issue 17): the best library loop, {CONFIGS[verdict['best']]},"
+            f" reached **{verdict['ratio']:.2f}x** the fasthttp loop's req/s per core (rule:"
+            f" ≥ {DECISION_RATIO:.2f}x replaces fasthttp): **{keep}**."
+        )
     return table(headers, out) + note
 
 

@@ -78,6 +78,7 @@ async def minimal_block(hub: LocalHub, token: str, user: str, count: int) -> lis
             additional_headers=headers,
             proxy=None,  # type: ignore[list-item]
             max_size=None,
+            compression=None,  # as mobu (and any lean client): no permessage-deflate
         ) as ws:
             for _ in range(count + 1):
                 msg_id = uuid.uuid4().hex

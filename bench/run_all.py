@@ -37,7 +37,8 @@ KINDS = {
 STEPS: dict[str, list[str]] = {
     "scale": ["scale.py", "--counts", "1000", "10000"],
     "http_load": ["http_load.py", "--users", "50", "--seconds", "8", "--reps", "3",
-                  "--configs", "mobu", "mobu-uvloop", "mobu-aiohttp", "aiohttp-uvloop",
+                  "--configs", "mobu", "mobu-uvloop", "mobu-aiohttp", "aiohttp-uvloop", "loop-fast",
+                  "loop-aiohttp", "loop-aiosonic", "loop-pyreqwest", "loop-curl-cffi",
                   "locust-fast", "locust-http"],
     "idle_memory": ["idle_memory.py", "--counts", "1000", "10000"],
     "stats_memory": ["stats_memory.py", "--monkeys", "1000", "--minutes", "240"],

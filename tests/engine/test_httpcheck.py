@@ -143,3 +143,38 @@ async def test_flock_shares_one_session(
     await manager.stop_flock("http")
     assert flock.summary().failure_count == 0
     assert flock.summary().success_count >= 40
+
+
+async def test_environment_proxy(
+    builder: MonkeyBuilder, client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """client aiohttp goes through HTTP_PROXY; the fast client refuses it with a clear error."""
+    import asyncio
+
+    lines: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines.append(head.split(b"\r\n", 1)[0])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nvia proxy")
+        await writer.drain()
+        writer.close()
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    try:
+        result = await solo(builder, client, url="http://checked.invalid/ok", body_regex="proxy")
+    finally:
+        server.close()
+        await server.wait_closed()
+    if client == "aiohttp":
+        assert result.success, result.error
+        assert lines == [b"GET http://checked.invalid/ok HTTP/1.1"]
+    else:
+        assert not result.success
+        assert "HTTP_PROXY in the environment sets a proxy for checked.invalid" in result.error
+        assert lines == []

@@ -2,8 +2,13 @@
 
 One asyncio `~asyncio.Protocol` per connection and a keep-alive pool per (scheme, host, port),
 shared by every monkey of the process. The client sends no ``Accept-Encoding``, so response
-bodies arrive uncompressed; it does not follow redirects, use proxies or cookies. Use aiohttp
-for anything more exotic.
+bodies arrive uncompressed; it does not follow redirects or keep cookies, and it refuses (with a
+clear error) a URL for which the environment sets a proxy. Use aiohttp for anything more exotic.
+
+It faces every server mobu checks, so it parses like a parser facing the internet: the status
+line, the number and size of header fields, the head and the body are bounded (`httpwire`
+limits, ``max_body``), a response with both Content-Length and Transfer-Encoding is refused, and
+TLS verifies the certificate and host name unless given a context that does not.
 
 A request that fails or is cancelled (stop, timeout) closes its connection: only connections
 that finished a response cleanly return to the pool. Idle connections close after
@@ -21,14 +26,19 @@ import yarl
 
 from mobu.storage.httpwire import (
     IDEMPOTENT,
+    MAX_BODY_BYTES,
+    MAX_INTERIM_RESPONSES,
     FastHTTPConnectionError,
     FastHTTPProtocolError,
     FastRequest,
     FastResponse,
     PoolKey,
     block_end,
+    framing,
+    head_end,
     header_fields,
     serialize_request,
+    status_line,
 )
 
 __all__ = ["FastHTTPClient"]
@@ -43,7 +53,7 @@ class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: sends a request, parses its response."""
 
     __slots__ = (
-        "_body", "_buf", "_chunk_left", "_head_only", "_pool", "_response", "_state",
+        "_body", "_buf", "_chunk_left", "_head_only", "_interim", "_pool", "_response", "_state",
         "_timer", "_waiter", "closed", "idle_since", "key", "received", "reusable", "transport",
     )  # fmt: skip
 
@@ -57,6 +67,7 @@ class _Connection(asyncio.Protocol):
         self._response: FastResponse | None = None
         self._state = _DONE
         self._chunk_left = 0
+        self._interim = 0
         self._head_only = False
         self._timer: asyncio.TimerHandle | None = None
         self.closed = False
@@ -102,6 +113,7 @@ class _Connection(asyncio.Protocol):
         self._waiter = waiter = asyncio.get_running_loop().create_future()
         self._state = _HEAD
         self._head_only = head
+        self._interim = 0
         self.received = False
         self._buf.clear()
         self._body.clear()
@@ -126,7 +138,7 @@ class _Connection(asyncio.Protocol):
         while True:
             state = self._state
             if state == _HEAD:
-                end = block_end(buf, "response head")
+                end = head_end(buf)
                 if end < 0:
                     return
                 head = buf[:end].decode("latin-1")
@@ -148,6 +160,7 @@ class _Connection(asyncio.Protocol):
                 if not line or line.strip(_HEX) or len(line) > 15:
                     raise FastHTTPProtocolError(f"malformed chunk size {line[:40]!r}")
                 self._chunk_left = size = int(line, 16)
+                self._limit(size, "chunked body")
                 del buf[: end + 2 if size else end]  # The last one keeps its CRLF for TRAILERS.
                 self._state = _CHUNK_DATA if size else _TRAILERS
             elif state == _CHUNK_DATA:
@@ -173,56 +186,43 @@ class _Connection(asyncio.Protocol):
             else:  # _UNTIL_CLOSE collects everything; _DONE is guarded by data_received.
                 self._body += buf
                 buf.clear()
+                self._limit(0, "body")
                 return
+
+    def _limit(self, more: int, what: str) -> None:
+        if len(self._body) + more > self._pool.max_body:
+            raise FastHTTPProtocolError(
+                f"{what} over the body limit of {self._pool.max_body} bytes"
+            )
 
     def _start(self, head: str) -> None:
         """Parse a response head and choose how to read the body."""
         lines = head.split("\r\n")
-        parts = lines[0].split(" ", 2)
-        status_text = parts[1] if len(parts) > 1 else ""
-        if (
-            len(parts) < 2
-            or not parts[0].startswith("HTTP/1.")
-            or len(status_text) != 3
-            or not status_text.isdecimal()
-            or not status_text.isascii()
-        ):
-            raise FastHTTPProtocolError(f"malformed status line {lines[0][:100]!r}")
-        status = int(status_text)
+        version, status, reason = status_line(lines[0])
         headers = header_fields(lines[1:])
         if 100 <= status < 200 and status != 101:
-            return  # Interim response (100 Continue, 103 Early Hints): the real one follows.
-        reason = parts[2] if len(parts) > 2 else ""
+            # Interim response (100 Continue, 103 Early Hints): the real one follows.
+            self._interim += 1
+            if self._interim > MAX_INTERIM_RESPONSES:
+                raise FastHTTPProtocolError(f"more than {MAX_INTERIM_RESPONSES} 1xx responses")
+            return
         self._response = FastResponse(status, reason, headers)
-        length: str | None = None
-        chunked = False
-        keep_alive = parts[0] == "HTTP/1.1"
-        for name, value in headers:
-            if name == "content-length":
-                length = value
-            elif name == "transfer-encoding":
-                chunked = value.lower().rsplit(",", 1)[-1].strip() == "chunked"
-                if not chunked:
-                    length = None
-                    keep_alive = False
-            elif name == "connection":
-                tokens = value.lower()
-                if "close" in tokens:
-                    keep_alive = False
-                elif "keep-alive" in tokens:
-                    keep_alive = True
-        if not keep_alive or status == 101:
+        frame = framing(version, headers)
+        if not frame.keep_alive or status == 101:
             self.reusable = False
         if self._head_only or status in (101, 204, 304):
             if self._buf:
                 self.reusable = False
             self._finish()
-        elif chunked:
+        elif frame.chunked:
             self._state = _CHUNK_SIZE
-        elif length is not None:
-            if not (length.isascii() and length.isdigit()):
-                raise FastHTTPProtocolError(f"malformed Content-Length {length[:40]!r}")
-            self._chunk_left = int(length)
+        elif frame.length is not None:
+            if frame.length > self._pool.max_body:
+                raise FastHTTPProtocolError(
+                    f"Content-Length {frame.length} over the body limit of"
+                    f" {self._pool.max_body} bytes"
+                )
+            self._chunk_left = frame.length
             self._state = _LENGTH
         else:
             self.reusable = False
@@ -271,14 +271,24 @@ class FastHTTPClient:
     Parameters
     ----------
     ssl_context
-        Context for ``https`` URLs (server name indication uses the URL's host).
+        Context for ``https`` URLs (server name indication uses the URL's host). The default,
+        `ssl.create_default_context`, verifies the certificate chain and the host name.
     keepalive
         Seconds an idle connection stays open.
+    max_body
+        Largest response body accepted, in bytes; a larger one fails the request.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, keepalive: float = 15.0):
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        keepalive: float = 15.0,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
         self._ssl = ssl_context
         self._keepalive = keepalive
+        self.max_body = max_body
         self._idle: dict[_Key, dict[_Connection, None]] = {}
         self._busy: set[_Connection] = set()
 
@@ -324,6 +334,11 @@ class FastHTTPClient:
 
     async def send(self, request: FastRequest) -> FastResponse:
         """Send a prepared request; see `request` (wrap in `asyncio.timeout` to bound it)."""
+        if request.proxy is not None:
+            raise FastHTTPConnectionError(
+                f"{request.proxy} in the environment sets a proxy for {request.url.host}; the"
+                " fast client does not use proxies (add the host to NO_PROXY to connect directly)"
+            )
         head = request.method == "HEAD"
         conn, reused = await self._acquire(request.key)
         while True:
@@ -356,7 +371,9 @@ class FastHTTPClient:
         loop = asyncio.get_running_loop()
         context: ssl.SSLContext | None = None
         if scheme == "https":
-            context = self._ssl or ssl.create_default_context()
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()  # Verifies chain and host name.
+            context = self._ssl
         try:
             _, conn = await loop.create_connection(
                 lambda: _Connection(self, key),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.request
 from dataclasses import dataclass, field
+from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
 import yarl
 
@@ -10,20 +12,45 @@ from mobu.exceptions import MobuError
 
 __all__ = [
     "IDEMPOTENT",
+    "MAX_BODY_BYTES",
     "MAX_HEADER_BYTES",
+    "MAX_HEADER_FIELDS",
+    "MAX_HEADER_FIELD_BYTES",
+    "MAX_INTERIM_RESPONSES",
+    "MAX_STATUS_LINE_BYTES",
     "FastHTTPConnectionError",
     "FastHTTPError",
     "FastHTTPProtocolError",
     "FastRequest",
     "FastResponse",
+    "Framing",
     "PoolKey",
     "block_end",
+    "environment_proxy",
+    "framing",
+    "head_end",
     "header_fields",
     "serialize_request",
+    "status_line",
 ]
 
 MAX_HEADER_BYTES = 64 * 1024
 """Largest response head (status line and headers) or trailer block accepted."""
+
+MAX_STATUS_LINE_BYTES = 8 * 1024
+"""Longest status line accepted."""
+
+MAX_HEADER_FIELDS = 128
+"""Most header (or trailer) fields accepted in one block."""
+
+MAX_HEADER_FIELD_BYTES = 16 * 1024
+"""Longest header (or trailer) field line accepted."""
+
+MAX_INTERIM_RESPONSES = 16
+"""Most interim (1xx) responses accepted before the final one."""
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""Default largest response body (after chunked decoding) a client accepts."""
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _METHODS = IDEMPOTENT | {"POST", "PATCH"}
@@ -94,6 +121,26 @@ class FastRequest:
     url: yarl.URL
     key: PoolKey
     data: bytes
+    proxy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Framing:
+    """How a response body is delimited.
+
+    Attributes
+    ----------
+    length
+        Content-Length, or `None` (chunked, or read until the server closes).
+    chunked
+        Whether the body is chunked.
+    keep_alive
+        Whether the connection may carry another request afterwards.
+    """
+
+    length: int | None
+    chunked: bool
+    keep_alive: bool
 
 
 def block_end(buf: bytearray, what: str) -> int:
@@ -104,9 +151,87 @@ def block_end(buf: bytearray, what: str) -> int:
     return end
 
 
+def head_end(buf: bytearray) -> int:
+    """`block_end` of a response head, which also bounds its status line."""
+    if len(buf) > MAX_STATUS_LINE_BYTES and buf.find(b"\r\n", 0, MAX_STATUS_LINE_BYTES) < 0:
+        raise FastHTTPProtocolError(f"status line over {MAX_STATUS_LINE_BYTES} bytes")
+    return block_end(buf, "response head")
+
+
+def status_line(line: str) -> tuple[str, int, str]:
+    """Version, status code and reason phrase of a status line."""
+    parts = line.split(" ", 2)
+    code = parts[1] if len(parts) > 1 else ""
+    if (
+        len(parts) < 2
+        or not parts[0].startswith("HTTP/1.")
+        or len(code) != 3
+        or not code.isdecimal()
+        or not code.isascii()
+    ):
+        raise FastHTTPProtocolError(f"malformed status line {line[:100]!r}")
+    return parts[0], int(code), parts[2] if len(parts) > 2 else ""
+
+
+def framing(version: str, headers: list[tuple[str, str]]) -> Framing:
+    """Read the body framing from the headers (RFC 9112 section 6), refusing ambiguity.
+
+    A response with both Content-Length and Transfer-Encoding, or with differing
+    Content-Length values, is refused: two parsers could disagree on where it ends (request
+    smuggling, response splitting).
+    """
+    lengths: set[str] = set()
+    encoding: str | None = None
+    keep_alive = version == "HTTP/1.1"
+    for name, value in headers:
+        if name == "content-length":
+            lengths.add(value)
+        elif name == "transfer-encoding":
+            encoding = value if encoding is None else f"{encoding}, {value}"
+        elif name == "connection":
+            tokens = value.lower()
+            if "close" in tokens:
+                keep_alive = False
+            elif "keep-alive" in tokens:
+                keep_alive = True
+    if encoding is not None:
+        if lengths:
+            raise FastHTTPProtocolError("both Content-Length and Transfer-Encoding in response")
+        if encoding.lower().rsplit(",", 1)[-1].strip() == "chunked":
+            return Framing(None, chunked=True, keep_alive=keep_alive)
+        return Framing(None, chunked=False, keep_alive=False)
+    if len(lengths) > 1:
+        raise FastHTTPProtocolError("differing Content-Length values in response")
+    if not lengths:
+        return Framing(None, chunked=False, keep_alive=False)
+    length = lengths.pop()
+    if not (length.isascii() and length.isdigit()) or len(length) > 18:
+        raise FastHTTPProtocolError(f"malformed Content-Length {length[:40]!r}")
+    return Framing(int(length), chunked=False, keep_alive=keep_alive)
+
+
+def environment_proxy(url: yarl.URL) -> str | None:
+    """Name of the environment variable that sets a proxy for ``url``, or `None`.
+
+    ``NO_PROXY`` is honoured as urllib does.
+    """
+    proxies = urllib.request.getproxies_environment()
+    scheme = url.scheme
+    if scheme not in proxies and "all" not in proxies:
+        return None
+    if proxy_bypass_environment(url.host_port_subcomponent or "", proxies):
+        return None
+    return f"{scheme.upper()}_PROXY" if scheme in proxies else "ALL_PROXY"
+
+
 def header_fields(lines: list[str]) -> list[tuple[str, str]]:
+    """Header (or trailer) fields of a block, bounded in number and size."""
+    if len(lines) > MAX_HEADER_FIELDS:
+        raise FastHTTPProtocolError(f"more than {MAX_HEADER_FIELDS} header fields")
     fields = []
     for line in lines:
+        if len(line) > MAX_HEADER_FIELD_BYTES:
+            raise FastHTTPProtocolError(f"header field over {MAX_HEADER_FIELD_BYTES} bytes")
         name, colon, value = line.partition(":")
         if not colon or not name or name != name.strip():
             raise FastHTTPProtocolError(f"malformed header line {line[:100]!r}")
@@ -141,4 +266,5 @@ def serialize_request(
     if (data is not None or method in _WITH_BODY) and "content-length" not in given:
         lines.append(f"Content-Length: {len(data or b'')}")
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b"")
-    return FastRequest(method, url, (url.scheme, url.host, url.port), raw)
+    proxy = environment_proxy(url)
+    return FastRequest(method, url, (url.scheme, url.host, url.port), raw, proxy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from datetime import timedelta
@@ -9,6 +10,7 @@ from typing import Any, Literal, override
 
 import aiohttp
 import yarl
+from aiohttp.helpers import get_env_proxy_for_url
 from pydantic import Field, SecretStr, field_validator
 from structlog.typing import FilteringBoundLogger
 
@@ -61,10 +63,11 @@ class HTTPCheckOptions(BusinessOptions):
     client: Literal["fast", "aiohttp"] = Field(
         "fast",
         description=(
-            "HTTP client: 'fast' is mobu's small HTTP/1.1 client (keep-alive, chunked, https;"
-            " sends no Accept-Encoding, so bodies come uncompressed); 'aiohttp' for anything"
-            " exotic: proxies from the environment, compressed bodies, HTTP features the fast"
-            " client lacks"
+            "HTTP client: 'fast' is mobu's small HTTP/1.1 client (keep-alive, chunked, https"
+            " with certificate and host name verification; sends no Accept-Encoding, so bodies"
+            " come uncompressed; refuses a URL for which HTTP_PROXY/HTTPS_PROXY applies);"
+            " 'aiohttp' for anything exotic: proxies from the environment (honoured, with"
+            " NO_PROXY), compressed bodies, HTTP features the fast client lacks"
         ),
     )
 
@@ -142,6 +145,11 @@ class HTTPCheck(Business[HTTPCheckOptions]):
         if options.send_token and user.token:
             headers["Authorization"] = f"Bearer {user.token}"
         self._headers = headers or None
+        self._proxy: yarl.URL | None = None
+        self._proxy_auth: aiohttp.BasicAuth | None = None
+        if options.client == "aiohttp":  # The shared session does not read the environment.
+            with contextlib.suppress(LookupError):
+                self._proxy, self._proxy_auth = get_env_proxy_for_url(self._request_url)
         self._prepared: FastRequest | None = None
         if options.client == "fast":
             self._prepared = fast_http.prepare(
@@ -166,6 +174,8 @@ class HTTPCheck(Business[HTTPCheckOptions]):
                         data=options.body,
                         allow_redirects=options.follow_redirects,
                         timeout=self._timeout,
+                        proxy=self._proxy,
+                        proxy_auth=self._proxy_auth,
                     ) as response:
                         status = response.status
                         body = await response.read()

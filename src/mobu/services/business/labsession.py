@@ -358,10 +358,11 @@ class LabSessionHelper:
     async def _setup_session(self) -> None:
         result = await self.run_code(_SETUP_CODE, phase="session_setup")
         try:
-            info: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+            parsed: Any = json.loads(result.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             self.business.logger.warning("Unparsable lab setup output", output=result.stdout[:200])
-            info = {}
+            parsed = None
+        info: dict[str, Any] = parsed if isinstance(parsed, dict) else {}  # not e.g. a number
         self.image = {"reference": info.get("image"), "description": info.get("description")}
         if self.options.get_node:
             self.node = info.get("node")
