@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from mobu.alerts.config import AlertsConfig
 from mobu.discovery.config import DiscoveryConfig
+from mobu.history.config import HistoryConfig
 from mobu.exceptions import InvalidOptionsError, MobuError, UnknownBusinessError
 from mobu.identity.config import IdentityConfig
 from mobu.metrics.config import MetricsConfig
@@ -163,6 +164,9 @@ class Config(BaseSettings):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics")
     events: EventsConfig = Field(
         default_factory=EventsConfig, description="Event sinks (file, Kafka) and statistics"
+    )
+    history: HistoryConfig = Field(
+        default_factory=HistoryConfig, description="History store (results over time, failures)"
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,

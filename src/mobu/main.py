@@ -14,7 +14,7 @@ from fastapi.security import HTTPBearer
 from mobu.config import Config, load_config
 from mobu.dependencies.auth import AuthMiddleware
 from mobu.factory import ProcessContext
-from mobu.handlers import api, flocks, internal, metrics
+from mobu.handlers import api, flocks, history, internal, metrics
 from mobu.handlers.errors import install_error_handlers
 from mobu.handlers.limits import BodyLimitMiddleware
 from mobu.logsetup import configure_logging, get_logger
@@ -111,6 +111,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
         dependencies.append(Security(HTTPBearer(auto_error=False, description="Admin token")))
     app.include_router(api.router, prefix=prefix, dependencies=dependencies)
     app.include_router(flocks.router, prefix=prefix, dependencies=dependencies)
+    app.include_router(history.router, prefix=prefix, dependencies=dependencies)
     app.include_router(internal.router)
     app.include_router(metrics.router)
     install_error_handlers(app)
