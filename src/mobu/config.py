@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from mobu.alerts.config import AlertsConfig
 from mobu.discovery.config import DiscoveryConfig
-from mobu.history.config import HistoryConfig
 from mobu.exceptions import InvalidOptionsError, MobuError, UnknownBusinessError
+from mobu.history.config import HistoryConfig
 from mobu.identity.config import IdentityConfig
 from mobu.metrics.config import MetricsConfig
 from mobu.models.errors import format_errors

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, override
 
 import httpx
 import pytest
 import structlog
 from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
-from typing_extensions import override
 
 from mobu.discovery import Discovery, DiscoveryConfig
 from mobu.events import Events

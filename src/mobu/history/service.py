@@ -147,12 +147,16 @@ class History:
             self.recorder.close_finished(everything=everything)
             if not self.opened:
                 return False
-            while True:
+            # What is queued now, not what monkeys add meanwhile: a flush always ends.
+            remaining = self.recorder.queued_rows + self.recorder.queued_failures
+            while remaining > 0:
                 rows, failures = self.recorder.take(BATCH)
                 if not rows and not failures:
-                    return True
+                    break
+                remaining -= len(rows) + len(failures)
                 if not await self._write(rows, failures):
                     return False
+            return True
 
     async def _write(self, rows: list[BucketRow], failures: list[FailureRow]) -> bool:
         try:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from typing_extensions import override
+from typing import override
 
 from mobu.models.business.notebookrunner import NotebookRunnerCountingOptions
 from mobu.services.business.notebookrunner import NotebookRunner

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-
-from typing_extensions import override
+from typing import override
 
 from mobu.events import TimedEvent
 from mobu.models.business.nublado import NubladoPythonLoopOptions

@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, override
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from structlog.typing import FilteringBoundLogger
-from typing_extensions import override
 
 from mobu.discovery import Discovery
 from mobu.events import Events
