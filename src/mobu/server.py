@@ -61,7 +61,7 @@ class MobuServer(uvicorn.Server):
         self.url: str | None = None
 
     @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None]:
+    def capture_signals(self) -> Generator[None, None, None]:
         """Turn SIGINT/SIGTERM into a graceful shutdown, without re-raising them afterwards."""
         if threading.current_thread() is not threading.main_thread():
             yield

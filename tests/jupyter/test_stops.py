@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, override
+from typing import Any
 
 import httpx
 import pytest
 import structlog
 from structlog.testing import CapturingLogger
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.discovery import Discovery, DiscoveryConfig
 from mobu.events import Events

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import override
 
 from pydantic import Field
+from typing_extensions import override
 
 from mobu.events import EventBase
 from mobu.exceptions import BusinessError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import override
 
 from pydantic import Field
+from typing_extensions import override
 
 from mobu.models.business.base import BusinessOptions
 from mobu.services.business.base import Business

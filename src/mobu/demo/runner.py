@@ -176,7 +176,7 @@ class _DemoServer(MobuServer):
     """The API server of the demo: the demo's own handlers keep the signals."""
 
     @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None]:
+    def capture_signals(self) -> Generator[None, None, None]:
         """Leave the signals to the demo (its stop request stops this server)."""
         yield
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, override
+from typing import Any
 
 from pydantic import Field
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.events import BusinessEvent, EventBase, EventRecorder, Events
 from mobu.models.business.base import BusinessOptions

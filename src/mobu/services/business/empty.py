@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import override
-
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.events import BusinessEvent, Events
 from mobu.models.business.base import BusinessOptions

@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, override
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from pydantic import Field
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.events import Events, TimedEvent
 from mobu.exceptions import BusinessError

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
-from typing import Any, Literal, override
+from typing import Any, Literal
 
 import aiohttp
 import yarl
 from pydantic import Field, SecretStr, field_validator
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.events import Events, TimedEvent
 from mobu.exceptions import BusinessError

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from typing import Any, NoReturn, override
+from typing import Any, NoReturn
 
 import httpx
 from pydantic import Field
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.discovery import Discovery, DiscoveryError
 from mobu.events import Events, TimedEvent

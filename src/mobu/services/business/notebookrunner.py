@@ -9,10 +9,11 @@ from abc import abstractmethod
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Generic, TypedDict, TypeVar, override
+from typing import Generic, TypedDict, TypeVar
 
 import httpx
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.discovery import Discovery
 from mobu.events import Events, TimedEvent

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import override
+
+from typing_extensions import override
 
 from mobu.models.business.notebookrunner import NotebookRunnerCountingOptions
 from mobu.services.business.notebookrunner import NotebookRunner

@@ -13,10 +13,11 @@ import random
 from abc import abstractmethod
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
-from typing import Generic, TypeVar, override
+from typing import Generic, TypeVar
 
 import httpx
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.discovery import Discovery
 from mobu.events import Events

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import override
+
+from typing_extensions import override
 
 from mobu.events import TimedEvent
 from mobu.models.business.nublado import NubladoPythonLoopOptions

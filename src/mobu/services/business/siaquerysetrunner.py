@@ -11,12 +11,13 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self, override
+from typing import Any, Self
 
 import pyvo
 from astropy.time import Time
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.discovery import Discovery
 from mobu.events import Events, TimedEvent

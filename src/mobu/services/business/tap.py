@@ -14,10 +14,11 @@ import time
 from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar, override
+from typing import Any, Generic, TypeVar
 
 import pyvo
 from pydantic import Field
+from typing_extensions import override
 
 from mobu.events import TimedEvent
 from mobu.exceptions import BusinessError

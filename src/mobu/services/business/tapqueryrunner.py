@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from typing import override
 
 from pydantic import Field, field_validator
+from typing_extensions import override
 
 from mobu.services.business.tap import (
     PreparedQuery,

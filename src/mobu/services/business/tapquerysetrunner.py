@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import random
 from pathlib import Path
-from typing import Any, override
+from typing import Any
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.discovery import Discovery
 from mobu.events import Events

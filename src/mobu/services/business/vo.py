@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from datetime import timedelta
-from typing import Any, ClassVar, Generic, Literal, TypeVar, override
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import requests
 from pydantic import Field
 from structlog.typing import FilteringBoundLogger
+from typing_extensions import override
 
 from mobu.discovery import Discovery, DiscoveryError
 from mobu.events import Events
