@@ -37,7 +37,7 @@ from mobu.config import Config
 from mobu.events import EventBase
 from mobu.factory import ProcessContext
 from mobu.history import History, HistoryConfig, HistoryReader
-from mobu.history.recorder import BucketRow
+from mobu.history.recorder import RELATIVE_ERROR, BucketRow
 from mobu.history.store import HOUR
 from mobu.models.flock import FlockConfig
 from mobu.services.builder import null_logger
@@ -125,7 +125,7 @@ def _template(per_minute: int) -> Tally:
     import random
 
     rng = random.Random(19)
-    tally = Tally()
+    tally = Tally(RELATIVE_ERROR)
     for i in range(per_minute):
         tally.add(i % 100 != 0, rng.lognormvariate(-6.2, 0.5))
     return tally
@@ -144,15 +144,18 @@ async def size_and_query(per_minute: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         results: dict[str, Any] = {}
         for name, step, count in (("minute", 60, 1440), ("hour", HOUR, 24)):
-            history = History(
-                HistoryConfig(url=f"sqlite:///{tmp}/{name}.sqlite3"),
-                data_dir=Path(tmp),
-                logger=null_logger(),
-            )
-            await history.start()
-            empty = history.store.size_bytes() or 0
-            await history.store.write(_rows(int(T0), count, step, template), [])
-            await history.aclose()
+            sizes = []
+            for rows in ([], _rows(int(T0), count, step, template)):
+                history = History(
+                    HistoryConfig(url=f"sqlite:///{tmp}/{name}.sqlite3"),
+                    data_dir=Path(tmp),
+                    logger=null_logger(),
+                )
+                await history.start()
+                await history.store.write(rows, [])
+                await history.aclose()  # the last connection closed: the WAL is checkpointed
+                sizes.append(history.store.size_bytes() or 0)
+            empty = sizes[0]
             results[f"bytes_per_flock_day_{name}s"] = (history.store.size_bytes() or 0) - empty
         now = T0 + 30 * 86_400
         history = History(

@@ -47,8 +47,8 @@ def timestamp(seconds: float) -> datetime:
 class _Merged:
     __slots__ = ("monkeys", "tally")
 
-    def __init__(self) -> None:
-        self.tally = Tally()
+    def __init__(self, relative_error: float) -> None:
+        self.tally = Tally(relative_error)
         self.monkeys = 0
 
     def add(self, row: BucketRow) -> None:
@@ -86,12 +86,15 @@ def bucket_history(
             continue
         slot = merged[index].get(row.event)
         if slot is None:
-            slot = merged[index][row.event] = _Merged()
+            slot = merged[index][row.event] = _Merged(row.tally.durations.relative_error)
         slot.add(row)
-        total = totals.get(row.event)
-        if total is None:
-            total = totals[row.event] = _Merged()
-        total.add(row)
+    for events in merged:
+        for name, slot in events.items():
+            total = totals.get(name)
+            if total is None:
+                total = totals[name] = _Merged(slot.tally.durations.relative_error)
+            total.tally.merge(slot.tally)
+            total.monkeys = max(total.monkeys, slot.monkeys)
     buckets = [
         HistoryBucket(
             start=timestamp(since + i * step),

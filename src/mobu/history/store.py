@@ -4,12 +4,13 @@ engine (aiosqlite, asyncpg) and one code path; the schema comes from Alembic mig
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, event, false, func, insert, or_, select
+from sqlalchemy import ColumnElement, Row, and_, delete, event, false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -44,8 +45,20 @@ def _floor(value: float, step: int) -> int:
 
 
 def tally_json(tally: Tally) -> str:
-    """The histogram of ``tally`` as stored."""
-    return json.dumps(tally.durations.to_dict(), separators=(",", ":"))
+    """The histogram of ``tally`` as stored: compact JSON, buckets as a flat index/count list."""
+    durations = tally.durations
+    flat: list[int] = []
+    for index, count in durations._buckets.items():  # the histogram's own serialisation form
+        flat += (index, count)
+    data = {
+        "e": durations.relative_error,
+        "n": durations.count,
+        "s": durations.sum,
+        "lo": None if durations.count == 0 else durations.min,
+        "hi": durations.max,
+        "b": flat,
+    }
+    return json.dumps(data, separators=(",", ":"))
 
 
 def tally_of(count: int, failures: int, histogram: str | None) -> Tally:
@@ -53,7 +66,14 @@ def tally_of(count: int, failures: int, histogram: str | None) -> Tally:
     if histogram is None:
         tally = Tally()
     else:
-        durations = LogHistogram.from_dict(json.loads(histogram))
+        data = json.loads(histogram)
+        durations = LogHistogram(float(data["e"]))
+        flat = data["b"]
+        durations._buckets = dict(zip(flat[0::2], flat[1::2], strict=True))
+        durations.count = int(data["n"])
+        durations.sum = float(data["s"])
+        durations.min = math.inf if data["lo"] is None else float(data["lo"])
+        durations.max = float(data["hi"])
         tally = Tally(durations.relative_error)
         tally.durations = durations
     tally.count = count
@@ -188,22 +208,31 @@ class HistoryStore:
         from ``cutoff`` on (the oldest minutes kept) and hourly rows before it.
         """
         c = buckets.c
-        minute, hour = c.resolution == MINUTE, c.resolution == HOUR
-        unrolled = and_(minute, c.rolled == false())
-        tier: ColumnElement[bool]
+        # Simple conditions, one select each, so that every one runs on an index.
+        parts: list[ColumnElement[bool]] = [
+            and_(c.resolution == MINUTE, c.rolled == false(), c.start < cutoff)
+        ]
         if hourly:
-            tier = or_(hour, unrolled)
+            parts = [
+                and_(c.resolution == HOUR),
+                and_(c.resolution == MINUTE, c.rolled == false()),
+            ]
         else:
-            tier = or_(and_(minute, c.start >= cutoff), and_(hour, c.start < cutoff), unrolled)
-        histogram = c.histogram if histograms else None
+            parts += [
+                and_(c.resolution == MINUTE, c.start >= cutoff),
+                and_(c.resolution == HOUR, c.start < cutoff),
+            ]
         columns = [c.event, c.business, c.resolution, c.start, c.count.label("n"), c.failures]
         columns.append(c.monkeys)
-        query = select(*columns, *([histogram] if histogram is not None else [])).where(
-            c.flock == flock, c.start >= since, c.start < until, tier
-        )
+        if histograms:
+            columns.append(c.histogram)
+        found: list[Row[Any]] = []
         async with self.engine.connect() as connection:
-            result = await connection.execute(query)
-            found = result.all()
+            for part in parts:
+                query = select(*columns).where(
+                    c.flock == flock, c.start >= since, c.start < until, part
+                )
+                found.extend((await connection.execute(query)).all())
         return [
             BucketRow(
                 flock=flock,
