@@ -1,8 +1,9 @@
 """Run every benchmark and rewrite the results section of docs/benchmarks.md (``make bench``).
 
-Runs ``scale.py``, ``http_load.py``, ``idle_memory.py`` and ``stats_memory.py`` one after the
-other (each starts and stops its own target and generators), then replaces the text between
-the ``BEGIN GENERATED RESULTS`` / ``END GENERATED RESULTS`` markers of ``docs/benchmarks.md``.
+Runs ``scale.py``, ``http_load.py``, ``idle_memory.py``, ``stats_memory.py`` and
+``history.py`` one after the other (each starts and stops its own target and generators),
+then replaces the text between the ``BEGIN GENERATED RESULTS`` / ``END GENERATED RESULTS``
+markers of ``docs/benchmarks.md``.
 Everything else in the page, including the Jupyter section, is left as it is. Budget: under 15
 minutes on the 2-core CI machine.
 
@@ -42,6 +43,7 @@ STEPS: dict[str, list[str]] = {
                   "locust-fast", "locust-http"],
     "idle_memory": ["idle_memory.py", "--counts", "1000", "10000"],
     "stats_memory": ["stats_memory.py", "--monkeys", "1000", "--minutes", "240"],
+    "history": ["history.py", "--monkeys", "1000", "--minutes", "60"],
 }  # fmt: skip
 OPTIONAL: dict[str, list[str]] = {
     "soak": ["soak.py", "--empty", "2000", "--http", "200", "--nublado", "2", "--tap", "2",
@@ -92,6 +94,14 @@ def _summary(results: dict[str, Any]) -> str:
         verdict = "yes" if abs(slope) < 1 else "**no**"
         lines.append(f"| RSS slope of a 1,000-monkey HTTPCheck flock | {slope:+.2f} MB/hour |"
                      f" about 0 (< 1 MB/h) | {verdict} |")  # fmt: skip
+    history = results.get("history")
+    if history:
+        ratio = history["write"]["ratio"]
+        lines.append(f"| HTTPCheck req/s per core, history on vs off | {ratio:.3f}x | ≥ 0.95x |"
+                     f" {'yes' if ratio >= 0.95 else '**no**'} |")  # fmt: skip
+        for label, ms in history["store"]["query_ms"].items():
+            lines.append(f"| history query, {label}, SQLite | {ms:.1f} ms | < 100 ms |"
+                         f" {'yes' if ms < 100 else '**no**'} |")  # fmt: skip
     soak = results.get("soak")
     if soak:
         for metric, verdict in soak["verdicts"].items():
@@ -133,6 +143,7 @@ def render(results: dict[str, Any], info: dict[str, str], seconds: float, reused
         "idle_memory": "### Memory per idle user (`bench/idle_memory.py`)",
         "stats_memory": "### Statistics memory over time (`bench/stats_memory.py`)",
         "soak": "### Soak: a mixed flock set over a compressed day (`bench/soak.py`)",
+        "history": "### History store: write cost, size, query time (`bench/history.py`)",
     }
     for name, result in results.items():
         parts += ["", titles[name], "", result["markdown"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,9 @@ from tests.support.target import Target, run_target
 # The local platform's launchers (and `mobu demo` run by tests/demo) find the services installed by
 # scripts/install/*.sh under the repository's .services, whatever the working directory.
 os.environ.setdefault("MOBU_PLATFORM_DIR", str(Path(__file__).parents[1] / ".services"))
+# What the tests' mobu processes write (the history store in the default data_dir) goes to a
+# directory of this test run, not to the user's ~/.local/state/mobu.
+os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="mobu-tests-state-"))
 
 
 @pytest.fixture

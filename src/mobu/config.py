@@ -18,6 +18,7 @@ from mobu.alerts.config import AlertsConfig
 from mobu.discovery.config import DiscoveryConfig
 from mobu.exceptions import InvalidOptionsError, MobuError, UnknownBusinessError
 from mobu.github.config import GitHubCiAppConfig, GitHubRefreshAppConfig
+from mobu.history.config import HistoryConfig
 from mobu.identity.config import IdentityConfig
 from mobu.metrics.config import MetricsConfig
 from mobu.models.errors import format_errors
@@ -176,6 +177,9 @@ class Config(BaseSettings):
     )
     events: EventsConfig = Field(
         default_factory=EventsConfig, description="Event sinks (file, Kafka) and statistics"
+    )
+    history: HistoryConfig = Field(
+        default_factory=HistoryConfig, description="History store (results over time, failures)"
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,

@@ -15,6 +15,7 @@ from mobu.config import Config
 from mobu.discovery import Discovery
 from mobu.events import Events
 from mobu.github.apps import GitHubApps, build_github_apps
+from mobu.history import History
 from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
 from mobu.observability import Observability
 from mobu.paths import DataDirs
@@ -117,6 +118,7 @@ class ProcessContext:
         )
         self.github = self._github(config, logger)
         self.observability = self._observability(config, logger)
+        self.history = self._history(config, logger)
         self._life = _Lifecycle()
 
     def _github(self, config: Config, logger: FilteringBoundLogger) -> GitHubApps:
@@ -148,8 +150,24 @@ class ProcessContext:
             traces_sample_config=config.sentry_traces_sample_config,
         )
 
+    def _history(self, config: Config, logger: FilteringBoundLogger) -> History | None:
+        """The history store's writer, fed by the events and failures of every monkey."""
+        if not config.history.enabled:
+            return None
+        prefix = config.path_prefix.rstrip("/") if config.log_monkeys_to_file else None
+        history = History(
+            config.history, data_dir=config.data_dir, logger=logger, log_prefix=prefix
+        )
+        self.events.add_sink(history.recorder)
+        self.reporters.add(history.recorder)
+        if self.observability.metrics is not None:
+            self.observability.metrics.registry.register(history)
+        return history
+
     async def __aenter__(self) -> Self:
         await self.observability.start()
+        if self.history is not None:
+            await self.history.start()
         await self.manager.__aenter__()
         await self.github.__aenter__()
         self._life.open = True
@@ -223,6 +241,8 @@ class ProcessContext:
             finally:
                 await self.manager.__aexit__(exc_type, exc, tb)
         finally:
+            if self.history is not None:
+                await self.history.aclose()
             await self.observability.aclose()
             await self.identity.aclose()
             await self.repo_cache.aclose()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
+from rich.console import Console
 
 from mobu.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, fail
 from mobu.demo import (
@@ -134,6 +135,7 @@ def _run(
                 stop=stop,
                 processes=processes,
                 wake_on_signal=True,
+                live=None if out.tables_to_stderr or not sys.stdout.isatty() else Console(),
             )
         )
     except DemoError as exc:
@@ -150,12 +152,12 @@ class _Output:
 
     def __init__(self, stop: StopRequest, *, tables_to_stderr: bool) -> None:
         self._stop = stop
-        self._tables_to_stderr = tables_to_stderr
+        self.tables_to_stderr = tables_to_stderr
         self._broken: set[int] = set()
 
     def table(self, line: str) -> None:
         """Print a URL or a result table (stdout; stderr with ``--json``)."""
-        if self._tables_to_stderr:
+        if self.tables_to_stderr:
             self.log(line)
         else:
             self.echo(line)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
+from rich.console import Console
 
 from mobu.cli.common import (
     EXIT_BAD_INPUT,
@@ -20,7 +21,7 @@ from mobu.cli.common import (
     table,
 )
 from mobu.cli.report import write_report
-from mobu.cli.statistics import statistics_table
+from mobu.cli.statistics import statistics_table, watch_summary
 from mobu.client import DEFAULT_URL, MobuClient, MobuClientError
 from mobu.models.flock import FlockData, FlockSummary
 
@@ -154,9 +155,37 @@ def show(name: str, url: str, token: str | None, as_json: bool) -> None:
 
 @flock.command()
 @click.argument("name", required=False)
+@click.option("--watch", "-w", is_flag=True, help="Keep showing a live table (Ctrl-C ends it)")
+@click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+    help="Seconds between two refreshes of --watch",
+)  # fmt: skip
+@click.option(
+    "--iterations", type=click.IntRange(min=1), default=None,
+    help="With --watch: stop after this many refreshes",
+)  # fmt: skip
 @_client_options
-def summary(name: str | None, url: str, token: str | None, as_json: bool) -> None:
+def summary(
+    name: str | None,
+    watch: bool,
+    interval: float,
+    iterations: int | None,
+    url: str,
+    token: str | None,
+    as_json: bool,
+) -> None:
     """Show the counters of one flock (NAME) or of all of them."""
+    if watch:
+        if as_json:
+            fail("--watch and --json cannot be combined", EXIT_BAD_INPUT)
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console.width = 180  # a pipe or a log: no terminal width to fit, keep rows whole
+        try:
+            _call(url, token, lambda c: watch_summary(c, name, console, interval, iterations))
+        except KeyboardInterrupt:
+            return
+        return
     if name is not None:
         one = _call(url, token, lambda c: c.flock_summary(name))
         click.echo(dump_json(one) if as_json else _summary_table([one]))

@@ -7,9 +7,11 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from rich.console import Console
 
 from mobu.config import Config
 from mobu.demo.base import DemoComponent, DemoContribution
@@ -17,6 +19,8 @@ from mobu.demo.processes import ProcessRegistry
 from mobu.demo.stop import StopRequest
 from mobu.exceptions import MobuError
 from mobu.factory import ProcessContext
+from mobu.history import HistoryReader
+from mobu.history.terminal import LiveRow, LiveView, live_rows, plain_table
 from mobu.main import app_context, create_app
 from mobu.server import MobuServer
 
@@ -58,18 +62,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _table(context: ProcessContext, started: float) -> str:
-    lines = [f"--- {time.monotonic() - started:6.0f}s ---"]
-    lines.append(f"{'flock':<12} {'business':<24} {'monkeys':>7} {'ok':>6} {'failed':>6}")
-    lines.extend(
-        f"{s.name:<12} {s.business:<24} {s.monkey_count:>7} {s.success_count:>6}"
-        f" {s.failure_count:>6}"
-        for s in context.manager.summarize_flocks()
+async def _rows(context: ProcessContext) -> list[LiveRow]:
+    """The live view's rows: flock summaries, with last errors from the history if kept."""
+    summaries = context.manager.summarize_flocks()
+    overview = None
+    if context.history is not None and context.history.opened:
+        with contextlib.suppress(MobuError):
+            overview = await HistoryReader(context.history).overview(summaries)
+    return live_rows(summaries, overview)
+
+
+def _title(context: ProcessContext, started: float) -> str:
+    failures = "".join(
+        f"; {f.name} failed to start: {f.error}" for f in context.manager.autostart_failures
     )
-    lines.extend(
-        f"{f.name:<12} failed to start: {f.error}" for f in context.manager.autostart_failures
-    )
-    return "\n".join(lines)
+    return f"mobu demo, {time.monotonic() - started:.0f}s{failures}"
 
 
 async def _start(component: DemoComponent, log: Echo, stop: StopRequest) -> DemoContribution | None:
@@ -115,13 +122,14 @@ async def run_demo(
     stop: StopRequest | None = None,
     processes: ProcessRegistry | None = None,
     wake_on_signal: bool = False,
+    live: Console | None = None,
 ) -> dict[str, Any]:
     """Run the demo until ``duration`` seconds passed or a stop is requested.
 
     Returns the final flock summaries (as dicts; empty if stopped before mobu ran). Every
     component is stopped on the way out, whatever happened, including one whose start is
     still running; then every process left in ``processes`` is stopped.
-    Long because this docstring documents its eight parameters; the body is ~25 lines.
+    Long because this docstring documents its nine parameters; the body is ~25 lines.
 
     Parameters
     ----------
@@ -141,6 +149,9 @@ async def run_demo(
         The registry the components register their processes in, swept at the end.
     wake_on_signal
         Make a signal wake the event loop at once (main thread only; the command's case).
+    live
+        A terminal to redraw the flocks' table on in place (rich); without it each refresh
+        prints a plain table through ``echo``.
 
     Raises
     ------
@@ -165,7 +176,8 @@ async def run_demo(
             if not any(part.flocks for part in contributions):
                 raise DemoError("no demo component could start; see the messages above")
             config = Config(**_merge(contributions))
-            return await _serve(config, contributions, duration, interval, echo, say, request)
+            show = _Show(interval, echo, None if live is None else LiveView(live))
+            return await _serve(config, contributions, duration, show, say, request)
         finally:
             await _stop_components(started, say)
             if processes is not None:
@@ -187,28 +199,41 @@ async def _show_tables(
     stopping: asyncio.Task[Any],
     stop: StopRequest,
     deadline: float | None,
-    interval: float,
-    echo: Echo,
+    show: _Show,
     started: float,
 ) -> None:
-    """Print the result table every ``interval`` until the deadline, a stop or the server's end."""
+    """Show the flocks every ``interval`` until the deadline, a stop or the server's end."""
     while not serving.done() and not stop.requested:
-        wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+        wait = (
+            show.interval if deadline is None else min(show.interval, deadline - time.monotonic())
+        )
         if wait <= 0:
             return
         await asyncio.wait({serving, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
         if not serving.done() and not stop.requested:
             current = app_context(app)
             if current is not None:
-                echo(_table(current, started))
+                rows, title = await _rows(current), _title(current, started)
+                if show.view is not None:
+                    show.view.update(rows, title=title)
+                else:
+                    show.echo(plain_table(rows, title=title))
+
+
+@dataclass(slots=True)
+class _Show:
+    """How the demo shows its flocks: a live view on a terminal, else plain tables."""
+
+    interval: float
+    echo: Echo
+    view: LiveView | None = None
 
 
 async def _serve(
     config: Config,
     contributions: list[DemoContribution],
     duration: float | None,
-    interval: float,
-    echo: Echo,
+    show: _Show,
     log: Echo,
     stop: StopRequest,
 ) -> dict[str, Any]:
@@ -240,9 +265,10 @@ async def _serve(
             serving.result()
             raise DemoError("the mobu server exited during startup")
         if not stop.requested:
-            _announce(config, port, contributions, duration, echo)
+            _announce(config, port, contributions, duration, show.echo)
         deadline = None if duration is None else started + duration
-        await _show_tables(app, serving, stopping, stop, deadline, interval, echo, started)
+        with show.view or contextlib.nullcontext():
+            await _show_tables(app, serving, stopping, stop, deadline, show, started)
         if stop.requested:
             log(f"Stop requested ({stop.reason}).")
         context = app_context(app)
@@ -268,6 +294,7 @@ def _announce(
     echo: Echo,
 ) -> None:
     prefix = config.path_prefix.rstrip("/")
+    echo(f"mobu dashboard: http://127.0.0.1:{port}{prefix}/ui")
     echo(f"mobu API:    http://127.0.0.1:{port}{prefix}/flocks   (docs: {prefix}/docs)")
     for part in contributions:
         for note in part.notes:
