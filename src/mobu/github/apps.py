@@ -14,6 +14,7 @@ from mobu.github.checks import GitHubClients, RepoRef
 from mobu.github.ci import CiManager, CiTrigger
 from mobu.github.cijob import CiRunner
 from mobu.github.config import GitHubCiAppConfig, GitHubRefreshAppConfig
+from mobu.github.notebookcheck import NotebookCheck
 from mobu.github.refresh import RefreshApp
 from mobu.github.webhooks import (
     CheckRunEvent,
@@ -211,8 +212,7 @@ def build_github_apps(
             http_client=services.http_client,
             base_url=ci.api_url,
         )
-        runner = CiRunner(
-            clients=clients,
+        check = NotebookCheck(
             builder=builder,
             identity=identity,
             repo_cache=services.repo_cache,
@@ -222,6 +222,7 @@ def build_github_apps(
             timeout=ci.timeout,
             logger=logger,
         )
+        runner = CiRunner(clients=clients, check=check)
         name = f"Mobu ({environment_name})" if environment_name else "Mobu"
         apps.ci = CiManager(runner=runner, users=ci.users, check_name=name, logger=logger)
     return apps
