@@ -36,6 +36,11 @@ DEFAULT_SCOPES = ("exec:notebook",)
 DEFAULT_TIMEOUT = "1h"
 
 
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " ".join(f"{line};" if not line.endswith(":") else line for line in lines).rstrip(";")
+
+
 @dataclass(frozen=True, slots=True)
 class _Settings:
     user: User
@@ -74,7 +79,7 @@ def _settings(
     try:
         NotebookRunnerOptions.model_validate({**options, "repo_url": "/", "repo_ref": "HEAD"})
     except ValidationError as exc:
-        message = format_validation_error(exc).replace("\n", "; ")
+        message = _one_line(format_validation_error(exc))
         fail(f"invalid NotebookRunnerList options: {message}", EXIT_BAD_INPUT)
     return _Settings(user=user, scopes=list(scopes), options=options, timeout=limit)
 
@@ -150,7 +155,7 @@ def ci(
     try:
         config = load_config(config_path, registry=registry)
     except ConfigError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+        fail(_one_line(str(exc)), EXIT_BAD_INPUT)
     settings = _settings(config, username, scopes, options_path, timeout)
     try:
         change = local_change(repo_dir, base, head)
@@ -158,7 +163,7 @@ def ci(
         fail(str(exc), EXIT_BAD_INPUT)
     outcome = asyncio.run(_check(config, registry, change, settings))
     if isinstance(outcome, str):
-        fail(outcome, EXIT_BAD_INPUT)
+        fail(_one_line(outcome), EXIT_BAD_INPUT)
     click.echo(outcome.markdown)
     click.echo(f"Conclusion: {outcome.conclusion}", err=True)
     sys.exit(EXIT_FAILURE if outcome.conclusion not in ("success", "neutral") else 0)
