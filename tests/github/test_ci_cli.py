@@ -61,7 +61,8 @@ async def test_bad_input(tmp_path: Path) -> None:
 @pytest.mark.jupyter
 @needs_hub
 async def test_on_the_hub(hub: LocalHub, tmp_path: Path) -> None:
-    """A good notebook changed: exit 0; a failing one too: exit 1, its cell named."""
+    """A good notebook changed: exit 0; a failing one too: exit 1, its cell named (the
+    good one ran before it or was not run: the run stops at its first failure)."""
     work = make_git_repo(
         tmp_path / "work",
         {
@@ -102,7 +103,8 @@ async def test_on_the_hub(hub: LocalHub, tmp_path: Path) -> None:
     r = await invoke(mobu, [*args, "--head", "feature"])
     assert r.exit_code == 1, r.output
     assert "| `bad.ipynb` | ❌ failure |" in r.stdout
-    assert "| `good.ipynb` | ✅ success |" in r.stdout
+    # The run stops at the first failure, and the notebooks run in no fixed order.
+    assert "| `good.ipynb` | ✅ success |" in r.stdout or "| `good.ipynb` | not run |" in r.stdout
     assert "Failed in cell c2 (#2)." in r.stdout
     assert "raise ValueError('boom in mobu ci')" in r.stdout
     assert "ValueError: boom in mobu ci" in r.stdout
