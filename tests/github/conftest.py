@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import json
 import secrets
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -18,7 +20,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.github.standin import FakeGitHub, run_fake_github
-from tests.jupyter.conftest import hub  # noqa: F401 - the session's JupyterHub
+from tests.jupyter.conftest import (
+    hub,  # noqa: F401 - the session's JupyterHub
+    make_git_repo,
+)
+from tests.jupyter.notebooks import notebook
 
 APP_ID = 123456
 CI_SECRET = "ci-webhook-secret-7f3a"
@@ -193,3 +199,106 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Do not log each request."""
+
+
+def _pr_info(repo: dict[str, Any], number: int, head_sha: str) -> dict[str, Any]:
+    """A pull request as a check suite or run lists it."""
+    return {
+        "url": f"{repo['url']}/pulls/{number}",
+        "id": 1000 + number,
+        "number": number,
+        "head": {"ref": "tickets/DM-1", "sha": head_sha, "repo": {"id": repo["id"]}},
+        "base": {"ref": repo["default_branch"], "sha": "0" * 40, "repo": {"id": repo["id"]}},
+    }
+
+
+def check_suite_event(
+    repo: dict[str, Any],
+    head_sha: str,
+    *,
+    head_branch: str = "tickets/DM-1",
+    before: str | None = None,
+    pulls: tuple[int, ...] = (),
+    action: str = "requested",
+) -> dict[str, Any]:
+    """A ``check_suite`` delivery payload (``before`` is null for a branch's first push)."""
+    return {
+        "action": action,
+        "check_suite": {
+            "id": 5000,
+            "node_id": "MDEwOkNoZWNrU3VpdGU1",
+            "head_branch": head_branch,
+            "head_sha": head_sha,
+            "status": "queued",
+            "conclusion": None,
+            "url": f"{repo['url']}/check-suites/5000",
+            "before": before,
+            "after": head_sha,
+            "pull_requests": [_pr_info(repo, n, head_sha) for n in pulls],
+            "app": {"id": APP_ID, "slug": "mobu-ci"},
+        },
+        "repository": repo,
+        "organization": {"login": repo["owner"]["login"], "id": 1},
+        "installation": {"id": 42, "node_id": "MDIz"},
+        "sender": {"login": "octocat", "id": 2},
+    }
+
+
+def check_run_event(
+    repo: dict[str, Any], name: str, head_sha: str, *, pulls: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """A ``check_run`` ``rerequested`` delivery payload (someone pressed "Re-run")."""
+    suite = check_suite_event(repo, head_sha, pulls=pulls)["check_suite"]
+    return {
+        "action": "rerequested",
+        "check_run": {
+            "id": 9000,
+            "node_id": "MDg6Q2hlY2tSdW45MDAw",
+            "name": name,
+            "head_sha": head_sha,
+            "external_id": "1",
+            "status": "completed",
+            "conclusion": "failure",
+            "url": f"{repo['url']}/check-runs/9000",
+            "html_url": f"{repo['html_url']}/runs/9000",
+            "details_url": f"{repo['html_url']}/runs/9000",
+            "started_at": "2024-01-01T00:00:00Z",
+            "completed_at": "2024-01-01T00:01:00Z",
+            "output": {"title": name, "summary": "failed", "text": None, "annotations_count": 0},
+            "check_suite": {**suite, "status": "completed", "conclusion": "failure"},
+            "app": {"id": APP_ID, "slug": "mobu-ci"},
+            "pull_requests": [_pr_info(repo, n, head_sha) for n in pulls],
+        },
+        "repository": repo,
+        "organization": {"login": repo["owner"]["login"], "id": 1},
+        "installation": {"id": 42, "node_id": "MDIz"},
+        "sender": {"login": "octocat", "id": 2},
+    }
+
+
+def git(work: Path, *args: str) -> str:
+    """Run git in ``work`` (as a fixed committer); its output, stripped."""
+    command = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(work)]
+    done = subprocess.run([*command, *args], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+EXCLUDING = "collection_rules:\n  - type: exclude_union_of\n    patterns: ['skipped/**']\n"
+"""A ``mobu.yaml`` that drops the notebooks under ``skipped/``."""
+
+
+def excluded_change(path: Path) -> tuple[Path, str]:
+    """A repository whose checked-out branch ``feature`` adds a notebook its ``mobu.yaml``
+    excludes, removes ``old.ipynb`` and changes a page; returns it and the feature's head."""
+    work = make_git_repo(
+        path,
+        {"mobu.yaml": EXCLUDING, "old.ipynb": notebook("1"), "docs/page.md": "one"},
+    )
+    git(work, "checkout", "-q", "-b", "feature")
+    (work / "skipped").mkdir()
+    (work / "skipped" / "new.ipynb").write_text(notebook("raise SystemExit('must not run')"))
+    (work / "docs" / "page.md").write_text("two")
+    git(work, "rm", "-q", "old.ipynb")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "feature")
+    return work, git(work, "rev-parse", "HEAD")

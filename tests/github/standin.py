@@ -3,8 +3,10 @@
 Implements exactly what the CI app calls: ``POST /app/installations/{id}/access_tokens`` (the
 app's RS256 JWT is verified against the test's public key and its ``iss``), check-runs create and
 update, ``GET /repos/{o}/{r}/pulls/{n}/files`` (paginated with ``Link`` headers, ``per_page``
-up to 100, default 30) and ``GET /repos/{o}/{r}/compare/{base}...{head}``. Errors have GitHub's
-statuses and bodies (``{"message", "documentation_url"}``); every call is recorded.
+up to 100, default 30) and ``GET /repos/{o}/{r}/compare/{base}...{head}`` (computed by git from a
+real bare repository the test registers: merge base, ahead/behind, commits and ``files``).
+Errors have GitHub's statuses and bodies (``{"message", "documentation_url"}``); every call is
+recorded.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -42,6 +46,8 @@ class FakeGitHub:
     public_key: str
     url: str = ""
     pull_files: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    repositories: dict[str, Path] = field(default_factory=dict)
+    """``owner/name`` → bare git repository that the compare route reads."""
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     history: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
@@ -77,6 +83,67 @@ class FakeGitHub:
             "contents_url": f"{self.url}/repos/o/r/contents/{name}",
             "patch": "@@ -1 +1 @@",
         }
+
+
+FILE_STATUSES = {"A": "added", "M": "modified", "T": "changed", "D": "removed"}
+
+
+def _git(bare: Path, *args: str) -> str | None:
+    done = subprocess.run(
+        ["git", "--git-dir", str(bare), *args], capture_output=True, text=True, check=False
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
+def _diff_files(state: FakeGitHub, bare: Path, base: str, head: str) -> list[dict[str, Any]]:
+    out = _git(bare, "diff", "--name-status", "-z", "-M", base, head) or ""
+    fields, files, i = out.split("\0"), [], 0
+    while i < len(fields) and fields[i]:
+        letter = fields[i][0]
+        if letter in "RC":
+            entry = state.file(fields[i + 2], "renamed" if letter == "R" else "copied")
+            entry["previous_filename"] = fields[i + 1]
+            i += 3
+        else:
+            entry = state.file(fields[i + 1], FILE_STATUSES.get(letter, "changed"))
+            i += 2
+        files.append(entry)
+    return files
+
+
+def compare(state: FakeGitHub, full_name: str, base: str, head: str) -> dict[str, Any] | None:
+    """GitHub's answer to ``compare/{base}...{head}``, or None for an unknown repository/ref."""
+    bare = state.repositories.get(full_name)
+    if bare is None:
+        return None
+    base_sha = _git(bare, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    head_sha = _git(bare, "rev-parse", "--verify", "--quiet", f"{head}^{{commit}}")
+    if base_sha is None or head_sha is None:
+        return None
+    base_sha, head_sha = base_sha.strip(), head_sha.strip()
+    merge_base = (_git(bare, "merge-base", base_sha, head_sha) or "").strip()
+    if not merge_base:
+        return None
+    ahead = (_git(bare, "rev-list", f"{merge_base}..{head_sha}") or "").split()
+    behind = int((_git(bare, "rev-list", "--count", f"{head_sha}..{base_sha}") or "0").strip())
+    status = {
+        (False, False): "identical",
+        (True, False): "ahead",
+        (False, True): "behind",
+    }.get((bool(ahead), bool(behind)), "diverged")
+    url = f"{state.url}/repos/{full_name}/compare/{base}...{head}"
+    return {
+        "url": url,
+        "html_url": f"https://github.com/{full_name}/compare/{base}...{head}",
+        "base_commit": {"sha": base_sha},
+        "merge_base_commit": {"sha": merge_base},
+        "status": status,
+        "ahead_by": len(ahead),
+        "behind_by": behind,
+        "total_commits": len(ahead),
+        "commits": [{"sha": sha} for sha in reversed(ahead)],
+        "files": _diff_files(state, bare, merge_base, head_sha),
+    }
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -174,6 +241,18 @@ def _app(state: FakeGitHub) -> FastAPI:
             links += [f'<{base}&page={page + 1}>; rel="next"', f'<{base}&page={last}>; rel="last"']
         headers = {"Link": ", ".join(links)} if links else {}
         return JSONResponse(chunk, headers=headers)
+
+    @app.get("/repos/{owner}/{repo}/compare/{basehead:path}")
+    async def compare_commits(owner: str, repo: str, basehead: str, request: Request) -> Response:
+        if not token_ok(request):
+            return _error(401, "Bad credentials")
+        base, dots, head = basehead.partition("...")
+        if not dots or not base or not head:
+            return _error(404, "Not Found")
+        found = await asyncio.to_thread(compare, state, f"{owner}/{repo}", base, head)
+        if found is None:
+            return _error(404, "Not Found")
+        return JSONResponse(found)
 
     return app
 

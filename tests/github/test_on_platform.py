@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 
 from mobu.github.ci import STOPPED
+from mobu.github.notebookcheck import NO_NOTEBOOKS
 from mobu.platform.hub import LocalHub
 from tests.github.conftest import (
     CI_SECRET,
     REFRESH_SECRET,
     GitServer,
     KeyPair,
+    check_suite_event,
     ci_app_config,
+    git,
     pull_request_event,
     push_event,
     repository,
@@ -105,6 +108,91 @@ async def test_ci_shutdown_cancels(
     assert run["status"] == "completed"
     assert run["conclusion"] == "cancelled"
     assert run["output"]["summary"] == STOPPED
+
+
+async def test_newer_push_cancels_running_job(
+    hub: LocalHub, github: FakeGitHub, key_pair: KeyPair, git_server: GitServer, tmp_path: Path
+) -> None:
+    """A second push to the PR cancels the running job (its check concludes cancelled, naming
+    the new commit); the new job then runs to completion."""
+    gate = tmp_path / "gate"
+    wait = f"import os, time\nwhile not os.path.exists({str(gate)!r}):\n    time.sleep(0.2)"
+    work = make_git_repo(tmp_path / "work", {"nb.ipynb": notebook(wait)})
+    first = _publish(work, git_server, "push2")
+    repo = repository("push2", git_server.url("push2"))
+    github.pull_files[("lsst-sqre/push2", 5)] = [github.file("nb.ipynb")]
+    ci = ci_app_config(github, key_pair, **FAST)
+    try:
+        async with running(hub, github_ci_app=ci) as (context, _events, _failures):
+            event = pull_request_event(repo, 5, first)
+            body, headers = signed("pull_request", event, CI_SECRET)
+            old = (await context.github.ci_webhook(headers, body)).check_run_id
+            assert old is not None
+
+            def running_notebooks() -> bool:
+                summary = github.check_runs[old]["output"].get("summary", "")
+                return "Running these notebooks" in summary
+
+            await github.wait_for(running_notebooks)
+            commit_file(work, "nb.ipynb", notebook("print('fixed')"))
+            second = _publish(work, git_server, "push2")
+            event = pull_request_event(repo, 5, second, action="synchronize")
+            body, headers = signed("pull_request", event, CI_SECRET)
+            new = (await context.github.ci_webhook(headers, body)).check_run_id
+            assert new is not None
+            assert github.check_runs[old]["conclusion"] == "cancelled"
+            await github.wait_for(lambda: github.check_runs[new]["status"] == "completed")
+            assert context.github.ci is not None
+            jobs = [(j.head_sha, j.conclusion) for j in context.github.ci.jobs()]
+    finally:
+        gate.write_text("go")
+    assert github.statuses(old) == ["queued", "in_progress", "completed"]
+    summary = github.check_runs[old]["output"]["summary"]
+    assert summary == f"Superseded by a newer push ({second[:12]})."
+    run = github.check_runs[new]
+    assert (run["head_sha"], run["conclusion"]) == (second, "success")
+    assert "| `nb.ipynb` | ✅ success |" in run["output"]["summary"]
+    assert jobs == [(first, "cancelled"), (second, "success")]
+
+
+async def test_check_suite_without_pr_compares(
+    hub: LocalHub, github: FakeGitHub, key_pair: KeyPair, git_server: GitServer, tmp_path: Path
+) -> None:
+    """A check suite without a pull request checks its head: the commits since ``before``
+    (no notebook changed: neutral), or without ``before`` since the default branch."""
+    work = make_git_repo(
+        tmp_path / "work",
+        {"good.ipynb": notebook("print(1)"), "bad.ipynb": notebook("raise ValueError('no')")},
+    )
+    _publish(work, git_server, "suite")
+    git(work, "checkout", "-q", "-b", "feature")
+    commit_file(work, "good.ipynb", notebook("print(6 * 7)"))
+    before = git(work, "rev-parse", "HEAD")
+    commit_file(work, "docs.md", "notes")
+    sha = _publish(work, git_server, "suite", "feature")
+    github.repositories["lsst-sqre/suite"] = git_server.root / "suite.git"
+    repo = repository("suite", git_server.url("suite"))
+    ci = ci_app_config(github, key_pair, **FAST)
+    runs = []
+    async with running(hub, github_ci_app=ci) as (context, _events, _failures):
+        for since in (before, None):
+            event = check_suite_event(repo, sha, head_branch="feature", before=since)
+            body, headers = signed("check_suite", event, CI_SECRET)
+            run_id = (await context.github.ci_webhook(headers, body)).check_run_id
+            assert run_id is not None
+            run = github.check_runs[run_id]
+            await github.wait_for(lambda run=run: run["status"] == "completed")
+            runs.append(run)
+    assert [r["head_sha"] for r in runs] == [sha, sha]
+    assert (runs[0]["conclusion"], runs[0]["output"]["summary"]) == ("neutral", NO_NOTEBOOKS)
+    assert runs[1]["conclusion"] == "success"
+    assert "| `good.ipynb` | ✅ success |" in runs[1]["output"]["summary"]
+    assert "bad.ipynb" not in runs[1]["output"]["summary"]
+    compares = [c.path for c in github.calls if "/compare/" in c.path]
+    assert compares == [
+        f"/repos/lsst-sqre/suite/compare/{before}...{sha}",
+        f"/repos/lsst-sqre/suite/compare/main...{sha}",
+    ]
 
 
 async def test_push_refreshes_matching_flock_once(

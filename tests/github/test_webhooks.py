@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import gidgethub
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
+from gidgethub.httpx import GitHubAPI
 
 from mobu.config import Config
+from mobu.github.checks import GitHubClients
 from mobu.github.refresh import ref_names, repo_key
 from mobu.main import create_app
 from tests.github.conftest import (
+    APP_ID,
     CI_SECRET,
     REFRESH_SECRET,
     KeyPair,
+    check_run_event,
     ci_app_config,
+    excluded_change,
     pull_request_event,
     push_event,
     repository,
@@ -35,6 +43,16 @@ async def client(config: Config) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mobu") as c:
             yield c
+
+
+@asynccontextmanager
+async def run_client(github: FakeGitHub, key_pair: KeyPair) -> AsyncIterator[GitHubAPI]:
+    """A client of the stand-in, authenticated as installation 42 of the app."""
+    async with httpx.AsyncClient() as http:
+        clients = GitHubClients(
+            id=APP_ID, key=key_pair.private, name="test", http_client=http, base_url=github.url
+        )
+        yield await clients.installation(42)
 
 
 def _config(github: FakeGitHub, key_pair: KeyPair, **extra: Any) -> Config:
@@ -128,3 +146,60 @@ async def test_no_changed_notebooks_is_neutral(github: FakeGitHub, key_pair: Key
         summary = (await c.get("/mobu/summary", headers=admin)).json()
         assert summary["ci_manager"]["num_queued"] == 0
         assert summary["ci_manager"]["workers"][0]["num_processed"] == 1
+
+
+async def test_check_run_rerequested(github: FakeGitHub, key_pair: KeyPair, tmp_path: Path) -> None:
+    """Re-running mobu's check makes a new check run of the same commit: with its pull request
+    the PR's files, without one a compare with the default branch; other checks are ignored."""
+    work, sha = excluded_change(tmp_path / "work")
+    github.repositories["lsst-sqre/notebooks"] = work / ".git"
+    github.pull_files[("lsst-sqre/notebooks", 7)] = [
+        github.file("skipped/new.ipynb", status="added"),
+        github.file("old.ipynb", status="removed"),
+    ]
+    repo = repository("notebooks", str(work))
+    async with client(_config(github, key_pair)) as c:
+        body, headers = signed("check_run", check_run_event(repo, "Other CI", sha), CI_SECRET)
+        r = await c.post("/mobu/github/ci/webhook", content=body, headers=headers)
+        assert r.status_code == 200
+        assert r.json()["status"] == "ignored"
+        assert github.calls == []
+        for pulls in ((7,), ()):
+            event = check_run_event(repo, "Mobu (idfdev)", sha, pulls=pulls)
+            body, headers = signed("check_run", event, CI_SECRET)
+            r = await c.post("/mobu/github/ci/webhook", content=body, headers=headers)
+            assert r.status_code == 202
+            run_id = r.json()["check_run_id"]
+            run = github.check_runs[run_id]
+            await github.wait_for(lambda run=run: run["status"] == "completed")
+            assert (run["head_sha"], run["conclusion"]) == (sha, "neutral")
+            assert run["output"]["summary"] == "No changed notebooks to run."
+            assert "`skipped/new.ipynb`" in run["output"]["text"]
+            assert "old.ipynb" not in run["output"]["text"]
+    gets = [call.path for call in github.calls if call.method == "GET"]
+    assert gets == [
+        "/repos/lsst-sqre/notebooks/pulls/7/files",
+        f"/repos/lsst-sqre/notebooks/compare/main...{sha}",
+    ]
+    assert sorted(github.check_runs) == [1, 2]
+
+
+async def test_compare_route_follows_github(
+    github: FakeGitHub, key_pair: KeyPair, tmp_path: Path
+) -> None:
+    """The stand-in's compare answers in GitHub's shape (files from the merge base) and 404s."""
+    work, sha = excluded_change(tmp_path / "work")
+    github.repositories["lsst-sqre/notebooks"] = work / ".git"
+    async with run_client(github, key_pair) as gh:
+        data = await gh.getitem(f"/repos/lsst-sqre/notebooks/compare/main...{sha}")
+        assert (data["status"], data["ahead_by"], data["behind_by"]) == ("ahead", 1, 0)
+        files = {f["filename"]: f["status"] for f in data["files"]}
+        assert files == {
+            "docs/page.md": "modified",
+            "old.ipynb": "removed",
+            "skipped/new.ipynb": "added",
+        }
+        for missing in (f"main...{'f' * 40}", "main..feature", f"nosuch...{sha}"):
+            with pytest.raises(gidgethub.BadRequest) as info:
+                await gh.getitem(f"/repos/lsst-sqre/notebooks/compare/{missing}")
+            assert info.value.status_code == 404

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from mobu.cli.ci import ci
 from mobu.cli.common import MobuGroup, debug_option
 from mobu.cli.demo import demo
 from mobu.cli.flock import flock
@@ -33,6 +34,7 @@ mobu.add_command(serve)
 mobu.add_command(run)
 mobu.add_command(flock)
 mobu.add_command(demo)
+mobu.add_command(ci)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from mobu.github.checks import GitHubClients, RepoRef
 from mobu.github.ci import CiManager, CiTrigger
 from mobu.github.cijob import CiRunner
 from mobu.github.config import GitHubCiAppConfig, GitHubRefreshAppConfig
+from mobu.github.notebookcheck import NotebookCheck
 from mobu.github.refresh import RefreshApp
 from mobu.github.webhooks import (
     CheckRunEvent,
@@ -150,6 +151,8 @@ class GitHubApps:
         return WebhookAnswer(status="accepted", job=job.id, check_run_id=job.check.id)
 
     def _trigger(self, delivery: Delivery) -> CiTrigger | None:
+        """The job a delivery asks for; without a pull request, the commits since the suite's
+        ``before`` (a push) or else since the default branch are compared."""
         action = delivery.data.get("action")
         if delivery.event == "pull_request" and action in PR_ACTIONS:
             pr = delivery.parse(PullRequestEvent)
@@ -161,27 +164,45 @@ class GitHubApps:
             )
         if delivery.event == "check_suite" and action in SUITE_ACTIONS:
             suite = delivery.parse(CheckSuiteEvent)
-            prs = suite.check_suite.pull_requests
-            before = delivery.data.get("check_suite", {}).get("before")
-            return CiTrigger(
-                installation_id=suite.installation.id,
-                repo=_repo(suite.repository),
-                head_sha=suite.check_suite.head_sha,
-                pull_number=prs[0].number if prs else None,
-                base_sha=before if isinstance(before, str) and before.strip("0") else None,
+            return _suite_trigger(
+                suite.installation.id,
+                suite.repository,
+                suite.check_suite.head_sha,
+                [p.number for p in suite.check_suite.pull_requests],
+                delivery.data.get("check_suite"),
             )
         if delivery.event == "check_run" and action == "rerequested":
             run = delivery.parse(CheckRunEvent)
             if self.ci is None or run.check_run.name != self.ci.check_name:
                 return None
-            prs = run.check_run.pull_requests
-            return CiTrigger(
-                installation_id=run.installation.id,
-                repo=_repo(run.repository),
-                head_sha=run.check_run.head_sha,
-                pull_number=prs[0].number if prs else None,
+            check_run = delivery.data.get("check_run")
+            return _suite_trigger(
+                run.installation.id,
+                run.repository,
+                run.check_run.head_sha,
+                [p.number for p in run.check_run.pull_requests],
+                check_run.get("check_suite") if isinstance(check_run, dict) else None,
             )
         return None
+
+
+def _suite_trigger(
+    installation_id: int,
+    repository: RepositoryModel,
+    head_sha: str,
+    pulls: list[int],
+    suite: object,
+) -> CiTrigger:
+    """A check suite's (or its check run's) job: its pull request's files, or a compare."""
+    before = suite.get("before") if isinstance(suite, dict) else None
+    usable = isinstance(before, str) and before.strip("0") and before != head_sha
+    return CiTrigger(
+        installation_id=installation_id,
+        repo=_repo(repository),
+        head_sha=head_sha,
+        pull_number=pulls[0] if pulls else None,
+        base_sha=before if usable else repository.default_branch,
+    )
 
 
 def build_github_apps(
@@ -211,8 +232,7 @@ def build_github_apps(
             http_client=services.http_client,
             base_url=ci.api_url,
         )
-        runner = CiRunner(
-            clients=clients,
+        check = NotebookCheck(
             builder=builder,
             identity=identity,
             repo_cache=services.repo_cache,
@@ -222,6 +242,7 @@ def build_github_apps(
             timeout=ci.timeout,
             logger=logger,
         )
+        runner = CiRunner(clients=clients, check=check)
         name = f"Mobu ({environment_name})" if environment_name else "Mobu"
         apps.ci = CiManager(runner=runner, users=ci.users, check_name=name, logger=logger)
     return apps

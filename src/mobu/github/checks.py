@@ -16,6 +16,7 @@ from gidgethub.httpx import GitHubAPI
 from safir.github import GitHubAppClientFactory
 
 from mobu.exceptions import MobuError
+from mobu.github.notebookcheck import existing_at_head
 
 __all__ = [
     "CheckRun",
@@ -28,9 +29,6 @@ __all__ = [
 
 MAX_OUTPUT = 65_000
 """GitHub refuses check-run summaries and texts longer than 65,535 characters."""
-
-KEPT_STATUSES = frozenset({"added", "modified", "changed", "renamed", "copied"})
-"""File statuses of a pull request whose file exists at its head (``removed`` does not)."""
 
 
 class GitHubApiError(MobuError):
@@ -184,7 +182,6 @@ async def changed_files(
     GitHubApiError
         GitHub did not answer as documented.
     """
-    found: set[str] = set()
     try:
         if pull_number is not None:
             url = f"/repos/{repo.owner}/{repo.name}/pulls/{pull_number}/files"
@@ -196,7 +193,8 @@ async def changed_files(
             files = []
     except (GitHubException, httpx.HTTPError) as exc:
         raise GitHubApiError(f"Cannot list the changed files: {_describe(exc)}") from exc
-    for entry in files:
-        if isinstance(entry, dict) and entry.get("status") in KEPT_STATUSES:
-            found.add(str(entry["filename"]))
-    return sorted(found)
+    return existing_at_head(
+        (str(entry.get("status")), str(entry.get("filename")))
+        for entry in files
+        if isinstance(entry, dict)
+    )

@@ -20,7 +20,7 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import ClientRequestError, MobuError, redact
 from mobu.github.checks import CheckRun, GitHubApiError, RepoRef
-from mobu.github.cijob import CiJob, CiRunner, Outcome
+from mobu.github.cijob import CiJob, CiRunner
 from mobu.github.models import (
     CiJobData,
     CiJobState,
@@ -28,6 +28,7 @@ from mobu.github.models import (
     CiWorkerSummary,
     CurrentJob,
 )
+from mobu.github.notebookcheck import Outcome
 from mobu.models.user import User
 
 __all__ = ["STOPPED", "CiManager", "CiShuttingDownError", "CiTrigger"]
