@@ -72,7 +72,9 @@ async def test_explicit_users_resize_within_the_list(manager: FlockManager) -> N
 
 async def test_bad_counts_and_unknown_flocks(manager: FlockManager) -> None:
     """Counts out of range are refused (422 naming count); an unknown flock is a 404."""
-    await manager.start_flock(probe_flock(user_spec={"username_prefix": "bot-mobu-b", "uid_start": 2**32 - 100}))
+    await manager.start_flock(
+        probe_flock(user_spec={"username_prefix": "bot-mobu-b", "uid_start": 2**32 - 100})
+    )
     for count in (0, -1, 100_001):
         with pytest.raises(InvalidResizeError) as info:
             await manager.resize_flock("resize", count)

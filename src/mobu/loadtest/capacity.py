@@ -76,8 +76,11 @@ async def _try(run: LoadRun, count: int) -> tuple[StepResult, Breach | None]:
         step = StepResult(count=count, held=False, start=t, end=t, breaches=[str(error)])
         step.layer = error.layer
         return step, None
+    await run.hold(spec.warmup.total_seconds())
     run.target.reset_step()
     run.tracker.clear(run.now())
+    run.history.clear()  # the window of a step holds only the step's samples
+    run.span_start = run.now()
     base = await run.sample()
     start = base.t
     grace = run.grace

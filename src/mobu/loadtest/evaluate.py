@@ -46,6 +46,8 @@ def span_value(threshold: Threshold, base: Sample | None, now: Sample, which: st
         failures = now.obs.failures - (base.obs.failures if base else 0)
     if threshold.stat == "failure_rate":
         return failures / count if count > 0 else None
+    if now.obs.monkeys == 0 and which == "window":
+        return None  # no monkeys (ramped to 0): no throughput to judge
     span = now.t - (base.t if base is not None else 0.0)
     return count / span if span > 0 else None
 

@@ -56,6 +56,9 @@ class SearchSpec(BaseModel):
     factor: float = Field(2.0, gt=1, le=100, description="Growth factor between steps")
     max: int = Field(500, strict=True, ge=1, le=MAX_MONKEYS, description="Largest count tried")
     hold: HumanTimedelta = Field(timedelta(minutes=3), description="Time each count must hold")
+    warmup: HumanTimedelta = Field(
+        timedelta(0), description="Time after a count is reached that is not judged (settling)"
+    )
     refine: bool = Field(True, description="Binary search between last good and first bad")
 
     @model_validator(mode="after")

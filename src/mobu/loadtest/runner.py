@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from mobu.exceptions import MobuError
 from mobu.loadtest.evaluate import BreachTracker, Sample, make_breach, span_value
 from mobu.loadtest.layers import layer_of_error
 from mobu.loadtest.plan import LoadTestPlan
@@ -33,6 +34,9 @@ class ScaleError(Exception):
         super().__init__(f"flock {flock} could not be scaled: {type(error).__name__}: {error}")
         self.error = error
         self.layer = layer_of_error(error)
+        status = getattr(error, "status_code", None)
+        self.bad_input = isinstance(error, MobuError) and status == 422
+        """The flock itself was refused (its business or options): the plan is wrong."""
 
 
 class _Scaler:
@@ -45,6 +49,8 @@ class _Scaler:
         self.current = 0
         self.task: asyncio.Task[None] | None = None
         self.error: ScaleError | None = None
+        self.refused: BaseException | None = None
+        """Why the target refused the flock (its business or options), if it did."""
 
     def want(self, count: int) -> None:
         self.desired = count
@@ -63,6 +69,8 @@ class _Scaler:
                     await self.target.resize(self.config.name, count)
             except Exception as exc:  # noqa: BLE001 - reported as the step's or run's failure
                 self.error = ScaleError(self.config.name, exc)
+                if self.error.bad_input:
+                    self.refused = exc
                 return
             self.current = count
 
@@ -112,6 +120,8 @@ class LoadRun:
         self.aborted: str | None = None
         self.abort_breach: Breach | None = None
         self.stop_requested = asyncio.Event()
+        self.span_start = 0.0
+        """Since when the sliding window holds samples (the run's or the search step's start)."""
 
     def now(self) -> float:
         """Seconds since the run began."""
@@ -131,7 +141,11 @@ class LoadRun:
         while self.history and self.history[0].t < now.t - self.window:
             self.history.popleft()
         base = self.history[0] if self.history else self.last
-        values = [span_value(t, base, now, "window") for t in self.plan.thresholds]
+        full = now.t - self.span_start >= self.window
+        values = [
+            span_value(t, base, now, "window") if full or t.stat != "rate" else None
+            for t in self.plan.thresholds
+        ]  # a rate is judged once a whole window has passed
         self.tracker.update(values, now.t, now.obs.monkeys, self.stage)
         self._point(now)
         self.history.append(now)

@@ -12,7 +12,7 @@ from mobu.client import MobuClient
 from mobu.config import Config
 from mobu.factory import ProcessContext
 from mobu.loadtest.capacity import search_capacity
-from mobu.loadtest.plan import LoadTestPlan
+from mobu.loadtest.plan import LoadTestPlan, PlanError
 from mobu.loadtest.results import LoadTestResult
 from mobu.loadtest.runner import LoadRun
 from mobu.loadtest.target import EmbeddedTarget, LoadTarget, RemoteTarget
@@ -56,6 +56,9 @@ async def run_on(
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
+    refused = next((s.refused for s in run.scalers.values() if s.refused is not None), None)
+    if refused is not None:
+        raise PlanError(f"invalid plan: flocks: {refused}")
     result = run.result()
     if run.stop_requested.is_set() and not result.aborted:
         result.aborted = True
