@@ -10,12 +10,14 @@ from typing import Literal
 
 from mobu.client import MobuClient
 from mobu.config import Config
+from mobu.exceptions import ClientRequestError, InvalidOptionsError
 from mobu.factory import ProcessContext
 from mobu.loadtest.capacity import search_capacity
 from mobu.loadtest.plan import LoadTestPlan, PlanError
 from mobu.loadtest.results import LoadTestResult
 from mobu.loadtest.runner import LoadRun
 from mobu.loadtest.target import EmbeddedTarget, LoadTarget, RemoteTarget
+from mobu.models.errors import format_errors
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import null_logger
 
@@ -58,7 +60,7 @@ async def run_on(
                 loop.remove_signal_handler(sig)
     refused = next((s.refused for s in run.scalers.values() if s.refused is not None), None)
     if refused is not None:
-        raise PlanError(f"invalid plan: flocks: {refused}")
+        raise PlanError(f"invalid plan: flocks: {' '.join(str(refused).split())}")
     result = run.result()
     if run.stop_requested.is_set() and not result.aborted:
         result.aborted = True
@@ -80,12 +82,28 @@ async def run_embedded(
 ) -> LoadTestResult:
     """Run ``plan`` in this process (no server), with the service configuration ``config``."""
     names = {f.name for f in plan.flocks}
+    problem: str | None = None
     async with ProcessContext(config, logger=null_logger(), registry=registry) as context:
-        target = EmbeddedTarget(context, names, plan.window, plan.interval)
+        problem = _refused(plan, context)
+        if problem is None:
+            target = EmbeddedTarget(context, names, plan.window, plan.interval)
+            try:
+                return await run_on(plan, target, mode=mode, on_sample=on_sample)
+            finally:
+                target.close()
+    raise PlanError(f"invalid plan: {problem}")
+
+
+def _refused(plan: LoadTestPlan, context: ProcessContext) -> str | None:
+    """Why this process cannot run one of the plan's businesses (one line), or None."""
+    for index, flock in enumerate(plan.flocks):
         try:
-            return await run_on(plan, target, mode=mode, on_sample=on_sample)
-        finally:
-            target.close()
+            context.builder.prepare(flock.business, flock=flock.name)
+        except InvalidOptionsError as exc:
+            return format_errors(exc.errors_at(("flocks", index, "business"))[:1])
+        except ClientRequestError as exc:
+            return f"flocks.{index}.business: {exc}"
+    return None
 
 
 async def run_remote(
