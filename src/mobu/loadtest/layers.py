@@ -31,6 +31,7 @@ __all__ = [
     "UNKNOWN",
     "layer_of_error",
     "layer_of_event",
+    "layer_of_phase",
 ]
 
 IDENTITY = "identity"
@@ -111,6 +112,11 @@ def layer_of_error(error: BaseException, context: dict[str, Any] | None = None) 
     if isinstance(phase, str) and phase in _PHASES:
         return _PHASES[phase]
     return UNKNOWN
+
+
+def layer_of_phase(phase: object) -> str | None:
+    """The layer a lab-cycle phase talks to (None: not a known phase)."""
+    return _PHASES.get(phase) if isinstance(phase, str) else None
 
 
 def layer_of_event(event: str | None) -> str:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from mobu.client import MobuClient
 from mobu.factory import ProcessContext
-from mobu.loadtest.layers import layer_of_event
+from mobu.loadtest.layers import layer_of_event, layer_of_phase
 from mobu.loadtest.observe import Collector, CounterBook, EventView, Latency, Observation
 from mobu.metrics.lag import LagMonitor
 from mobu.models.flock import FlockConfig
@@ -113,8 +113,9 @@ class RemoteTarget:
     """Runs the flocks on a mobu server through its API (``mobu loadtest --url``).
 
     The server's statistics window (its ``events.statistics_window``) is the window; latency
-    means and event-loop lag are not available; failures are grouped and attributed to a
-    layer by the event that failed.
+    means and event-loop lag are not available; failures are grouped by the event that failed,
+    and attributed to a layer by the lab-cycle phase the failing monkey was in (Nublado
+    businesses) or else by that event.
     """
 
     lag_warning: float | None = None
@@ -127,6 +128,7 @@ class RemoteTarget:
         self._step_failures: dict[str, int] = {}
         self._layers: dict[str, float] = {}
         self._last: dict[str, EventView] = {}
+        self._monkey_failures: dict[str, int] = {}
 
     async def start(self, config: FlockConfig) -> None:
         """Start a flock on the server."""
@@ -157,8 +159,14 @@ class RemoteTarget:
             summary = await self._client.flock_summary(name)
             monkeys += len(data.monkeys)
             for m in data.monkeys:
-                done[f"{name}/{m.name}"] = m.business.success_count + m.business.failure_count
-                failed[f"{name}/{m.name}"] = m.business.failure_count
+                key = f"{name}/{m.name}"
+                done[key] = m.business.success_count + m.business.failure_count
+                failed[key] = m.business.failure_count
+                if failed[key] > self._monkey_failures.get(key, 0):
+                    # The phase the business was in when it failed (Nublado businesses)
+                    layer = layer_of_phase((m.business.model_extra or {}).get("phase"))
+                    if layer is not None:
+                        self._layers.setdefault(layer, time.monotonic())
             for stats in summary.statistics or []:
                 per = counts.setdefault(stats.event, {})
                 per[f"{name}/count"] = stats.total.count
@@ -168,6 +176,7 @@ class RemoteTarget:
                     step=Latency.of_summary(stats.window),
                     total=Latency.of_summary(stats.total),
                 )
+        self._monkey_failures = failed
         errors: Counter[str] = Counter()
         for event, per in counts.items():
             view = views[event]
