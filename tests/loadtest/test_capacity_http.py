@@ -72,6 +72,8 @@ async def test_capacity_finds_the_cap_and_the_layer(tmp_path: Path) -> None:
     suite = ET.parse(report / "junit.xml").getroot()
     names = [case.get("name") for case in suite.iter("testcase")]
     assert names == ["all failure_rate <= 1%", "http_check p99 <= 30s", "capacity"]
+    assert suite.get("failures") == "0"  # the search found an answer: CI passes
+    assert "4 monkeys" in (suite.findtext("testcase/system-out") or "")
     _check_report_in_browser(report / "report.html")
 
 
