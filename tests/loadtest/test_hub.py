@@ -7,12 +7,16 @@ import asyncio
 
 import httpx
 
+from mobu.events import EventBase
 from mobu.loadtest import LoadTestPlan, run_on
 from mobu.loadtest.target import EmbeddedTarget
 from mobu.models.monkey import MonkeyState
 from mobu.platform.hub import LocalHub
-from tests.jupyter.support import FAST, WAIT, running, start, wait_until
+from tests.jupyter.support import FAST, WAIT, running, start
 from tests.loadtest.support import QUIET
+
+SPAWN_WAIT = 900.0
+"""Generous bound for 20 labs to spawn and run code on a shared 2-core machine."""
 
 LOOP = {**FAST, "code": "print(1+1)", "max_executions": 100_000, "error_idle_time": 1}
 
@@ -28,6 +32,11 @@ async def _running_servers(hub: LocalHub, prefix: str) -> list[str]:
             for user in response.json()
             if user["name"].startswith(prefix) and (user.get("servers") or user.get("server"))
         ]
+
+
+def _executed(published: list[EventBase]) -> set[str]:
+    """Users whose code ran successfully at least once."""
+    return {str(e.__dict__.get("username")) for e in published if e.__dict__.get("success")}
 
 
 async def _until_stopped(hub: LocalHub, prefix: str, expected: set[str]) -> None:
@@ -87,11 +96,13 @@ async def test_ramping_20_to_5_stops_exactly_15(open_hub: LocalHub) -> None:
             user_spec={"username_prefix": "bot-mobu-ramp"},
             business={"type": "NubladoPythonLoop", "options": LOOP},
         )
-        await wait_until(
-            events,
-            "nublado_python_execution",
-            lambda done: len({e.username for e in done if e.success}) == 20,  # type: ignore[attr-defined]
-        )
+        recorder = events.recorder
+        assert recorder is not None
+        async with asyncio.timeout(SPAWN_WAIT):
+            while len(_executed(recorder.published("nublado_python_execution"))) < 20:
+                await recorder.wait_for(
+                    "nublado_python_execution", recorder.count("nublado_python_execution") + 1
+                )
         monkeys = flock.monkeys
         assert len(await _running_servers(open_hub, "bot-mobu-ramp")) == 20
         await context.manager.resize_flock("ramp", 5)
