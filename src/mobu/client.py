@@ -153,6 +153,15 @@ class MobuClient:
         """Stop a flock; returns once all its monkeys have stopped."""
         await self._request("DELETE", f"flocks/{name}", timeout=timeout)
 
+    async def resize_flock(
+        self, name: str, count: int, *, timeout: float | None = None
+    ) -> FlockSummary:
+        """Grow or shrink a running flock to ``count`` monkeys; returns once it is resized."""
+        response = await self._request(
+            "PATCH", f"flocks/{name}", json_body={"count": count}, timeout=timeout
+        )
+        return self._parse(FlockSummary, response)
+
     async def refresh_flock(self, name: str) -> None:
         """Ask every monkey of a flock to refresh."""
         await self._request("POST", f"flocks/{name}/refresh")

@@ -13,6 +13,7 @@ from mobu.cli.ci import ci
 from mobu.cli.common import MobuGroup, debug_option
 from mobu.cli.demo import demo
 from mobu.cli.flock import flock
+from mobu.cli.loadtest import capacity, loadtest
 from mobu.cli.run import run
 from mobu.cli.serve import serve
 
@@ -35,6 +36,8 @@ mobu.add_command(run)
 mobu.add_command(flock)
 mobu.add_command(demo)
 mobu.add_command(ci)
+mobu.add_command(loadtest)
+mobu.add_command(capacity)
 
 
 def main() -> None:

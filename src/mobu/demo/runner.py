@@ -296,6 +296,7 @@ def _announce(
     prefix = config.path_prefix.rstrip("/")
     echo(f"mobu dashboard: http://127.0.0.1:{port}{prefix}/ui")
     echo(f"mobu API:    http://127.0.0.1:{port}{prefix}/flocks   (docs: {prefix}/docs)")
+    echo(f"Load test:  mobu loadtest PLAN.yaml --url http://127.0.0.1:{port}{prefix}")
     for part in contributions:
         for note in part.notes:
             echo(note)

@@ -8,19 +8,30 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from mobu.dependencies.context import manager_dependency
 from mobu.exceptions import NotRetainingLogsError
 from mobu.handlers.responses import INVALID, NOT_FOUND, PrettyJSONResponse, pretty
-from mobu.models.flock import FlockConfig, FlockData, FlockSummary
+from mobu.models.flock import MAX_MONKEYS, FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyData
 from mobu.services.manager import FlockManager
 from mobu.storage.monkeylog import MonkeyLog
 
-__all__ = ["router"]
+__all__ = ["FlockResize", "router"]
 
 
 router = APIRouter()
+
+
+class FlockResize(BaseModel):
+    """A new monkey count for a running flock."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    count: int = Field(
+        ..., strict=True, ge=1, le=MAX_MONKEYS, description="Monkeys across all replicas"
+    )
 
 
 @router.get(
@@ -69,6 +80,20 @@ async def get_flock(flock: str, manager: FlockManager = Depends(manager_dependen
 async def delete_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
     await manager.stop_flock(flock)
     return Response(status_code=204)
+
+
+@router.patch(
+    "/flocks/{flock}",
+    response_model=FlockSummary,
+    response_class=PrettyJSONResponse,
+    summary="Grow or shrink a running flock (returns once resized; survivors keep running)",
+    responses={**NOT_FOUND, **INVALID},
+)
+async def patch_flock(
+    flock: str, resize: FlockResize, manager: FlockManager = Depends(manager_dependency)
+) -> Response:
+    resized = await manager.resize_flock(flock, resize.count)
+    return pretty(resized.summary())
 
 
 @router.post(

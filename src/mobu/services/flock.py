@@ -68,6 +68,8 @@ class Flock:
         self._start_ending = asyncio.Event()
         self._refresh_requested = False
         self._stop_task: asyncio.Task[None] | None = None
+        self._name_width = len(str(config.count))
+        self._explicit_users = config.users
         self.start_time: datetime | None = None
 
     @property
@@ -127,6 +129,57 @@ class Flock:
                 monkey.start(self._task_group)
         self.start_time = datetime.now(tz=UTC)
         self._logger.info("Flock started", monkeys=len(monkeys))
+
+    async def resize(self, count: int) -> tuple[int, int]:
+        """Grow or shrink the running flock to ``count`` monkeys (across all replicas).
+
+        The survivors are not touched. Growing authenticates the new users (numbered on from
+        the last, or taken from an explicit user list) and starts their monkeys at once;
+        shrinking stops the newest monkeys in parallel, each within its stop grace (so their
+        businesses release their labs), and removes them. Never starts a monkey once
+        :meth:`stop` was called. The caller (:meth:`FlockManager.resize_flock`) checks
+        ``count`` and serialises resizes with the other requests of this flock.
+
+        Returns
+        -------
+        tuple of int
+            Monkeys added and monkeys removed (in this replica).
+        """
+        config = self.config.model_copy(update={"count": count})
+        if self._explicit_users is not None:
+            config = config.model_copy(update={"users": self._explicit_users[:count]})
+        users = flock_users(
+            config, self._replica_count, self._replica_index, width=self._name_width
+        )
+        wanted = {u.username for u in users}
+        removed = {name: m for name, m in self._monkeys.items() if name not in wanted}
+        new = [u for u in users if u.username not in self._monkeys]
+        self._logger.info("Resizing flock", monkeys=count, adding=len(new), removing=len(removed))
+        self.config = config
+        if removed:
+            async with asyncio.TaskGroup() as tg:
+                for monkey in removed.values():
+                    tg.create_task(monkey.stop())
+            for name, monkey in removed.items():
+                if monkey.log is not None:
+                    monkey.log.delete()
+                self._monkeys.pop(name, None)
+        if new:
+            authenticated = await self._identity.authenticate(new, config.scopes)
+            if self._stop_task is not None:
+                return 0, len(removed)
+            for user in authenticated:
+                monkey = self._factory.build(user)
+                if self._refresh_requested:
+                    monkey.business.signal_refresh()
+                self._monkeys[user.username] = monkey
+                monkey.start(self._task_group)
+        return len(new), len(removed)
+
+    @property
+    def max_count(self) -> int | None:
+        """Most monkeys a resize can ask for: the explicit users' number (None: no limit)."""
+        return None if self._explicit_users is None else len(self._explicit_users)
 
     @property
     def started_count(self) -> int:

@@ -11,14 +11,25 @@ from typing import Self
 
 from structlog.typing import FilteringBoundLogger
 
-from mobu.exceptions import FlockNotFoundError, ShuttingDownError
+from mobu.exceptions import ClientRequestError, FlockNotFoundError, ShuttingDownError
 from mobu.identity import IdentityProvider
-from mobu.models.flock import FlockConfig, FlockSummary
+from mobu.models.flock import MAX_MONKEYS, FlockConfig, FlockSummary
+from mobu.models.user import MAX_ID
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.flock import Flock
 from mobu.services.stats import StatsCollector
 
-__all__ = ["AutostartFailure", "FlockManager"]
+__all__ = ["AutostartFailure", "FlockManager", "InvalidResizeError"]
+
+
+class InvalidResizeError(ClientRequestError):
+    """A flock cannot be resized to the count asked for (the message says why)."""
+
+    error = "invalid_resize"
+    status_code = 422
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ("body", "count"))
 
 
 @dataclass(slots=True)
@@ -35,7 +46,9 @@ class _NameSlot:
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     requests: int = 0
-    """Requests holding or waiting for the lock."""
+    """Requests holding or waiting for the lock that end a start in progress."""
+    resizes: int = 0
+    """Resizes holding or waiting for the lock (they let a start finish)."""
 
 
 class FlockManager:
@@ -198,6 +211,33 @@ class FlockManager:
             if self.stats is not None:
                 self.stats.reset(name)
 
+    async def resize_flock(self, name: str, count: int) -> Flock:
+        """Grow or shrink a running flock to ``count`` monkeys, without restarting the others.
+
+        Runs in turn with the other requests of this name (a start in progress finishes
+        first); returns once the new monkeys are started and the removed ones have stopped.
+        See :meth:`Flock.resize`.
+
+        Raises
+        ------
+        FlockNotFoundError
+            No flock of that name (when the request arrives, or once its turn comes).
+        InvalidResizeError
+            ``count`` is out of range, or more than the flock's explicit users.
+        ShuttingDownError
+            :meth:`stop_all` was called.
+        """
+        self.get_flock(name)
+        self._check_open(name)
+        async with self._exclusive(name, interrupt=False):
+            self._check_open(name)
+            flock = self._flocks.get(name)
+            if flock is None:
+                raise FlockNotFoundError(name)
+            _check_count(flock, count)
+            await flock.resize(count)
+        return flock
+
     def refresh_flock(self, name: str) -> None:
         """Signal every monkey of a flock to refresh (also those its start builds later)."""
         self.get_flock(name).signal_refresh()
@@ -226,19 +266,40 @@ class FlockManager:
         self._live.discard(flock)
 
     @asynccontextmanager
-    async def _exclusive(self, name: str) -> AsyncIterator[_NameSlot]:
-        """Hold the lock of ``name``; a start of that name in progress ends at its next step."""
+    async def _exclusive(self, name: str, *, interrupt: bool = True) -> AsyncIterator[_NameSlot]:
+        """Hold the lock of ``name``; unless ``interrupt`` is false, a start of that name in
+        progress ends at its next step."""
         slot = self._slots.get(name)
         if slot is None:
             slot = self._slots[name] = _NameSlot()
-        slot.requests += 1
+        if interrupt:
+            slot.requests += 1
+        else:
+            slot.resizes += 1
         try:
             current = self._flocks.get(name)
-            if current is not None and slot.lock.locked():
+            if interrupt and current is not None and slot.lock.locked():
                 current.end_start()
             async with slot.lock:
                 yield slot
         finally:
-            slot.requests -= 1
-            if slot.requests == 0:
+            if interrupt:
+                slot.requests -= 1
+            else:
+                slot.resizes -= 1
+            if slot.requests == 0 and slot.resizes == 0:
                 del self._slots[name]
+
+
+def _check_count(flock: Flock, count: int) -> None:
+    """Raise :class:`InvalidResizeError` if ``flock`` cannot have ``count`` monkeys."""
+    if isinstance(count, bool) or not 1 <= count <= MAX_MONKEYS:
+        raise InvalidResizeError(f"count must be an integer from 1 to {MAX_MONKEYS}")
+    limit = flock.max_count
+    if limit is not None and count > limit:
+        raise InvalidResizeError(f"count must be at most {limit}, the number of the flock's users")
+    spec = flock.config.user_spec
+    if spec is not None:
+        for key, start in (("uid_start", spec.uid_start), ("gid_start", spec.gid_start)):
+            if start is not None and start + count - 1 > MAX_ID:
+                raise InvalidResizeError(f"user_spec.{key} + count - 1 must be at most {MAX_ID}")
