@@ -1,24 +1,68 @@
 """Authentication of API requests: admin bearer tokens, a trusted header, or none.
 
-Implemented as an ASGI middleware so that it also covers the OpenAPI schema and the docs pages;
-only ``/health`` is open.
+Implemented as an ASGI middleware so that it also covers the OpenAPI schema and the docs pages.
+Open without authentication: ``/health``, the metadata at ``/`` and ``{prefix}/`` (the
+reference's readiness probe), and every route that opts out (:class:`AnonymousRoute`, or
+``openapi_extra=ANONYMOUS``), such as the GitHub webhooks, which check their own signatures.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+from typing import Any
 
 import structlog
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobu.config import AuthConfig
 from mobu.models.errors import error_detail
 
-__all__ = ["AuthMiddleware"]
+__all__ = ["ANONYMOUS", "OPEN_PATHS", "AnonymousRoute", "AuthMiddleware", "is_anonymous"]
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/"})
 _AUTHZ = "authorization"
+_FLAG = "x-mobu-anonymous"
+
+ANONYMOUS: dict[str, Any] = {_FLAG: True}
+"""``openapi_extra`` of a route that needs no authentication: ``@router.post(..., openapi_extra=
+ANONYMOUS)``; the OpenAPI schema shows it as ``x-mobu-anonymous: true``."""
+
+
+class AnonymousRoute(APIRoute):
+    """Route class of a router whose routes all need no authentication.
+
+    ``APIRouter(route_class=AnonymousRoute)``; the routes keep the flag when included.
+    """
+
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        kwargs["openapi_extra"] = {**(kwargs.get("openapi_extra") or {}), **ANONYMOUS}
+        super().__init__(path, endpoint, **kwargs)
+
+
+def is_anonymous(scope: Scope) -> bool:
+    """Whether the route ``scope`` goes to opted out of authentication."""
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    for route in getattr(router, "routes", ()):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            extra = getattr(route, "openapi_extra", None) or {}
+            return bool(extra.get(_FLAG))
+    return False
+
+
+def _loopback(scope: Scope) -> bool:
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        return ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:
+        return client[0] in ("localhost", "testclient")
 
 
 class AuthMiddleware:
@@ -27,21 +71,34 @@ class AuthMiddleware:
     ``tokens``: ``Authorization: Bearer <token>`` must be one of the admin tokens (compared in
     constant time); missing → 401 with ``WWW-Authenticate: Bearer``, wrong → 403.
     ``trust_header``: the header (set by an authenticating ingress) names the user; missing → 401.
-    ``none``: everything is allowed (the server refuses to bind anywhere but loopback).
+    ``none``: everything is allowed (``mobu serve`` refuses to bind anywhere but loopback);
+    with ``loopback_only`` (the app factory, which cannot see the address it is bound to) only
+    requests from a loopback client are, others get 403.
     The header that authenticates (``Authorization`` or the trusted one) given more than once is
     refused with 400 ``duplicate_header``: proxies and servers disagree on which copy counts.
     The authenticated user is bound to the log context as ``user``.
     """
 
-    def __init__(self, app: ASGIApp, *, config: AuthConfig) -> None:
+    def __init__(
+        self, app: ASGIApp, *, config: AuthConfig, prefix: str = "", loopback_only: bool = False
+    ) -> None:
         self.app = app
         self.config = config
+        self._open = OPEN_PATHS | {f"{prefix.rstrip('/')}/"}
+        self._loopback_only = loopback_only
         self._tokens = [t.get_secret_value().encode() for t in config.tokens]
         self._header_name = (config.trust_header or "").lower()
         self._header = self._header_name.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.config.mode == "none" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in self._open or is_anonymous(scope):
+            await self.app(scope, receive, send)
+            return
+        if self.config.mode == "none":
+            if self._loopback_only and not _loopback(scope):
+                msg = "auth: none serves loopback clients only"
+                await _reject(send, 403, msg, "permission_denied", "client")
+                return
             await self.app(scope, receive, send)
             return
         name = b"authorization" if self.config.mode == "tokens" else self._header
