@@ -335,7 +335,10 @@ def load_config(path: Path | None, *, registry: BusinessRegistry | None = None) 
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
         try:
+            # A null at the top level (the chart's "sentryEnvironment: null") means "not set":
+            # the environment or the default applies.
             data = snake_keys(Config, raw, opaque=(FlockConfig,))
+            data = {k: v for k, v in data.items() if v is not None}
         except KeyConflictError as exc:
             raise ConfigError(f"{path}: invalid configuration:\n{exc}") from exc
         if is_reference_shaped(data):
