@@ -40,7 +40,9 @@ VALIDATION_ERRORS = (
 """Autostart failures that mean the spec itself was refused (what must not happen)."""
 
 GAFAELFAWR_TOKEN = "gt-chart-admin-token.secret-5f3a9d"  # a test token
-PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD9\n-----END RSA PRIVATE KEY-----\n"
+PRIVATE_KEY = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD9\n-----END RSA PRIVATE KEY-----\n"
+)
 """Not a usable key: the GitHub apps' behaviour is not what these tests are about."""
 ALERT_PATH = "/echo"
 """Path of the Slack stand-in on the test target (accepts any POST, answers 200)."""

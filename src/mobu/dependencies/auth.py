@@ -11,17 +11,18 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 from typing import Any
 
 import structlog
-from fastapi.routing import APIRoute
-from starlette.routing import Match
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobu.config import AuthConfig
 from mobu.models.errors import error_detail
 
-__all__ = ["ANONYMOUS", "OPEN_PATHS", "AnonymousRoute", "AuthMiddleware", "is_anonymous"]
+__all__ = ["ANONYMOUS", "OPEN_PATHS", "AnonymousRoute", "AuthMiddleware", "anonymous_routes"]
 
 OPEN_PATHS = frozenset({"/health", "/"})
 _AUTHZ = "authorization"
@@ -43,16 +44,16 @@ class AnonymousRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
 
-def is_anonymous(scope: Scope) -> bool:
-    """Whether the route ``scope`` goes to opted out of authentication."""
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", ()):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            extra = getattr(route, "openapi_extra", None) or {}
-            return bool(extra.get(_FLAG))
-    return False
+def anonymous_routes(app: Any) -> list[tuple[re.Pattern[str], frozenset[str] | None]]:
+    """Path patterns and methods of the routes of ``app`` that opted out of authentication."""
+    found = []
+    for context in iter_route_contexts(getattr(app, "routes", [])):
+        extra = getattr(context.original_route, "openapi_extra", None) or {}
+        if extra.get(_FLAG) and context.path:
+            pattern, _, _ = compile_path(context.path)
+            methods = frozenset(context.methods) if context.methods else None
+            found.append((pattern, methods))
+    return found
 
 
 def _loopback(scope: Scope) -> bool:
@@ -86,12 +87,13 @@ class AuthMiddleware:
         self.config = config
         self._open = OPEN_PATHS | {f"{prefix.rstrip('/')}/"}
         self._loopback_only = loopback_only
+        self._anonymous: tuple[int, list[tuple[re.Pattern[str], frozenset[str] | None]]] = (-1, [])
         self._tokens = [t.get_secret_value().encode() for t in config.tokens]
         self._header_name = (config.trust_header or "").lower()
         self._header = self._header_name.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._open or is_anonymous(scope):
+        if scope["type"] != "http" or scope["path"] in self._open or self._is_anonymous(scope):
             await self.app(scope, receive, send)
             return
         if self.config.mode == "none":
@@ -127,6 +129,18 @@ class AuthMiddleware:
             user = value.decode("latin-1")
         with structlog.contextvars.bound_contextvars(user=user):
             await self.app(scope, receive, send)
+
+    def _is_anonymous(self, scope: Scope) -> bool:
+        """Whether ``scope`` goes to a route that opted out (the table follows the app's routes)."""
+        app = scope.get("app")
+        routes = getattr(app, "routes", [])
+        if self._anonymous[0] != len(routes):
+            self._anonymous = (len(routes), anonymous_routes(app))
+        method = scope.get("method", "GET")
+        for pattern, methods in self._anonymous[1]:
+            if pattern.match(scope["path"]) and (methods is None or method in methods):
+                return True
+        return False
 
     def _token_ok(self, token: bytes) -> bool:
         ok = False
