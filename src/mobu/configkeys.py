@@ -17,6 +17,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from mobu.exceptions import MobuError
+
 __all__ = ["REFERENCE_ONLY_KEYS", "KeyConflictError", "snake_case", "snake_keys"]
 
 REFERENCE_ONLY_KEYS = frozenset(
@@ -43,7 +45,7 @@ _RENAMED = {"mobu_sentry_dsn": "sentry_dsn"}
 """The reference's alias spellings of a top-level key."""
 
 
-class KeyConflictError(ValueError):
+class KeyConflictError(MobuError, ValueError):
     """The same setting is given twice (``pathPrefix`` and ``path_prefix``)."""
 
 

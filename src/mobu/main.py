@@ -130,11 +130,17 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     app.include_router(metrics.router)
     install_error_handlers(app)
     _describe_options_openly(app)
+    _add_middleware(app, config, loopback_only=loopback_only)
+    return app
+
+
+def _add_middleware(app: FastAPI, config: Config, *, loopback_only: bool) -> None:
+    """Authentication (inside), then the body limit (outside)."""
+    prefix = config.path_prefix.rstrip("/")
     app.add_middleware(
         AuthMiddleware, config=config.auth, prefix=prefix, loopback_only=loopback_only
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
-    return app
 
 
 def __getattr__(name: str) -> Any:

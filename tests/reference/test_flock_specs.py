@@ -217,7 +217,7 @@ def test_unknown_solitary_keys_warned() -> None:
 
 def test_business_and_options_stay_strict() -> None:
     """Unknown keys of the business envelope and of the options are still refused."""
-    with pytest.raises(ValidationError, match="business.colour"):
+    with pytest.raises(ValidationError, match=r"business\.colour"):
         FlockConfig.model_validate(_flock({"type": "EmptyLoop", "colour": "red"}))
     flock = FlockConfig.model_validate(_flock({"type": "EmptyLoop", "options": {"colour": 1}}))
     with pytest.raises(InvalidOptionsError, match=r"business\.options\.colour: unknown key"):
