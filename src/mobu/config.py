@@ -6,15 +6,26 @@ Only the composition roots (:mod:`mobu.factory`, :mod:`mobu.main`, :mod:`mobu.cl
 from __future__ import annotations
 
 import ipaddress
+import os
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from mobu.alerts.config import AlertsConfig
+from mobu.alerts.config import AlertsConfig, TracesSampleConfig
+from mobu.configkeys import REFERENCE_ONLY_KEYS, KeyConflictError, snake_keys
 from mobu.discovery.config import DiscoveryConfig
 from mobu.exceptions import InvalidOptionsError, MobuError, UnknownBusinessError
 from mobu.github.config import GitHubCiAppConfig, GitHubRefreshAppConfig
@@ -35,8 +46,17 @@ __all__ = [
     "ConfigError",
     "LogProfile",
     "LoggingConfig",
+    "default_config_path",
     "load_config",
 ]
+
+DEFAULT_CONFIG_PATH = Path("/etc/mobu/config.yaml")
+"""Where the reference's chart mounts the configuration."""
+
+REFERENCE_AUTH = {"mode": "trust_header", "trust_header": "X-Auth-Request-User"}
+"""Authentication of a reference-shaped configuration: the user Gafaelfawr's ingress passes."""
+
+LevelName = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class ConfigError(MobuError):
@@ -55,13 +75,16 @@ class LoggingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
-        "INFO", description="Log level of the service"
-    )
+    level: LevelName = Field("INFO", description="Log level of the service")
     profile: LogProfile = Field(
         LogProfile.development,
         description="development: console lines; production: one JSON object per line",
     )
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
 
 class AuthConfig(BaseModel):
@@ -162,15 +185,6 @@ class Config(BaseSettings):
     alerts: AlertsConfig = Field(
         default_factory=AlertsConfig, description="Alert channels (Slack, Sentry)"
     )
-    sentry_traces_sample_config: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["errors"] = (
-        Field(
-            0.0,
-            description=(
-                "Sentry traces: a sample rate 0..1, or 'errors' (only transactions with an error);"
-                " alerts.sentry.traces_sample_rate wins when set"
-            ),
-        )
-    )
     metrics: MetricsConfig = Field(
         default_factory=MetricsConfig,
         description="App-metrics events (the reference's keys) and Prometheus metrics",
@@ -192,8 +206,64 @@ class Config(BaseSettings):
         default_factory=list,
         description="Directories of one's own TAP/SIA query sets, asked for by name (no paths)",
     )
-    github_refresh_app: GitHubRefreshAppConfig | None = None
-    github_ci_app: GitHubCiAppConfig | None = None
+
+    # The reference's settings (docs/configuration.md: "The reference's keys").
+    log_level: LevelName | None = Field(
+        None, description="Reference's logLevel: logging.level unless that is given"
+    )
+    log_profile: LogProfile | None = Field(
+        None, description="Reference's logProfile: logging.profile unless that is given"
+    )
+    slack_alerts: bool = Field(
+        False, description="Reference's slackAlerts: Slack alerts to MOBU_ALERT_HOOK"
+    )
+    alert_hook: SecretStr | None = Field(
+        None, description="Slack incoming webhook of slackAlerts (env MOBU_ALERT_HOOK)"
+    )
+    sentry_dsn: SecretStr | None = Field(
+        None, description="Sentry DSN (env MOBU_SENTRY_DSN); null: no Sentry unless alerts.sentry"
+    )
+    sentry_environment: str | None = Field(
+        None, description="Sentry environment (env MOBU_SENTRY_ENVIRONMENT)"
+    )
+    sentry_release: str | None = Field(
+        None,
+        validation_alias=AliasChoices("sentry_release", "SENTRY_RELEASE"),
+        description="Release reported to Sentry (env SENTRY_RELEASE)",
+    )
+    sentry_traces_sample_config: TracesSampleConfig = Field(
+        0.0, description="Sentry traces: a rate 0..1, or 'errors' (only errored transactions)"
+    )
+    gafaelfawr_token: SecretStr | None = Field(
+        None,
+        description="Gafaelfawr admin token: mints the monkeys' tokens (MOBU_GAFAELFAWR_TOKEN)",
+    )
+    gafaelfawr_timeout: HumanTimedelta | None = Field(
+        None, description="Timeout of the Gafaelfawr calls at flock start; null: the HTTP default"
+    )
+    repertoire_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("repertoire_base_url", "REPERTOIRE_BASE_URL"),
+        description="Service discovery (Repertoire) base URL (env REPERTOIRE_BASE_URL)",
+    )
+    github_ci_app: GitHubCiAppConfig | None = Field(
+        None, description="Reference's githubCiApp; null: off"
+    )
+    github_refresh_app: GitHubRefreshAppConfig | None = Field(
+        None, description="Reference's githubRefreshApp; null: off"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("sentry_traces_sample_config")
+    @classmethod
+    def _check_rate(cls, value: TracesSampleConfig) -> TracesSampleConfig:
+        if isinstance(value, float) and not 0 <= value <= 1:
+            raise ValueError("must be between 0 and 1, or 'errors'")
+        return value
 
     @model_validator(mode="after")
     def _check_replica(self) -> Self:
@@ -202,6 +272,34 @@ class Config(BaseSettings):
                 f"replica_index {self.replica_index} must be less than"
                 f" replica_count {self.replica_count}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _reference_keys(self) -> Self:
+        """Apply the reference's keys to the project's sections (which win when given)."""
+        logging: dict[str, Any] = {}
+        if self.log_level is not None and "level" not in self.logging.model_fields_set:
+            logging["level"] = self.log_level
+        if self.log_profile is not None and "profile" not in self.logging.model_fields_set:
+            logging["profile"] = self.log_profile
+        if logging:
+            self.logging = self.logging.model_copy(update=logging)
+        self.alerts = self.alerts.with_reference(
+            slack_alerts=self.slack_alerts,
+            alert_hook=self.alert_hook,
+            sentry_dsn=self.sentry_dsn,
+            sentry_environment=self.sentry_environment,
+            sentry_release=self.sentry_release,
+            traces_sample_config=self.sentry_traces_sample_config,
+        )
+        sentry = self.alerts.sentry
+        if sentry is not None and "traces_sample_rate" in sentry.model_fields_set:
+            self.sentry_traces_sample_config = sentry.traces_sample_rate  # the section wins
+        elif sentry is not None and "sentry_traces_sample_config" in self.model_fields_set:
+            sentry = sentry.model_copy(
+                update={"traces_sample_rate": self.sentry_traces_sample_config}
+            )
+            self.alerts = self.alerts.model_copy(update={"sentry": sentry})
         return self
 
     @classmethod
@@ -249,7 +347,15 @@ def load_config(path: Path | None, *, registry: BusinessRegistry | None = None) 
             raw = {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
-        data = {_snake(k): v for k, v in raw.items()}
+        try:
+            # A null at the top level (the chart's "sentryEnvironment: null") means "not set":
+            # the environment or the default applies.
+            data = snake_keys(Config, raw, opaque=(FlockConfig,))
+            data = {k: v for k, v in data.items() if v is not None}
+        except KeyConflictError as exc:
+            raise ConfigError(f"{path}: invalid configuration:\n{exc}") from exc
+        if is_reference_shaped(data):
+            data["auth"] = dict(REFERENCE_AUTH)
     where = f"{path}: " if path else ""
     try:
         config = Config(**data)
@@ -275,14 +381,17 @@ def _autostart_problems(config: Config, registry: BusinessRegistry) -> list[str]
     return problems
 
 
-def _snake(key: Any) -> Any:
-    """Accept the reference's camelCase keys (``pathPrefix``) as well as snake_case."""
-    if not isinstance(key, str):
-        return key
-    out = []
-    for ch in key:
-        if ch.isupper():
-            out.append("_" + ch.lower())
-        else:
-            out.append(ch)
-    return "".join(out)
+def is_reference_shaped(data: dict[str, Any]) -> bool:
+    """Whether file ``data`` (snake_case keys) is the reference's: no ``auth`` anywhere, a key
+    only the reference has (the chart always renders ``logLevel``, ``logProfile``, ...)."""
+    if "auth" in data or any(k.upper().startswith("MOBU_AUTH") for k in os.environ):
+        return False
+    return any(key in REFERENCE_ONLY_KEYS for key in data)
+
+
+def default_config_path() -> Path | None:
+    """``MOBU_CONFIG_PATH`` if set (empty: none), else the chart's path if that file exists."""
+    given = os.environ.get("MOBU_CONFIG_PATH")
+    if given is not None:
+        return Path(given) if given else None
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None

@@ -1,4 +1,13 @@
-"""Logging of the service: console lines in development, JSON in production, always redacted."""
+"""Logging of the service: console lines in development, JSON in production, always redacted.
+
+The profiles are safir's (``safir.logging.Profile``, the reference's ``logProfile``), but
+safir's ``configure_logging`` is not called: its processor chain is fixed, and mobu must redact
+credential-shaped text (:func:`redact_event`) before anything is rendered, and keeps the bound
+context (``merge_contextvars``) its monkeys and requests rely on. Production lines carry safir's
+``severity`` (for Google's log explorer, as the reference's do) besides ``level``, and uvicorn's
+own loggers (the access log of ``uvicorn mobu.main:app``) are made JSON with safir's
+``configure_uvicorn_logging``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +17,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import structlog
+from safir.logging import Profile, add_log_severity, configure_uvicorn_logging
 from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 
-from mobu.config import LoggingConfig, LogProfile
+from mobu.config import LoggingConfig
 from mobu.redaction import redact_text, redact_value
 
 __all__ = ["configure_logging", "get_logger", "redact_event", "redacting_logger"]
@@ -44,8 +54,10 @@ def configure_logging(config: LoggingConfig) -> None:
         redact_event,
     ]
     renderer: structlog.typing.Processor
-    if config.profile == LogProfile.production:
+    if Profile(config.profile.value) == Profile.production:
+        shared.insert(2, add_log_severity)
         renderer = structlog.processors.JSONRenderer()
+        configure_uvicorn_logging(config.level)
     else:
         renderer = structlog.dev.ConsoleRenderer(
             colors=False, exception_formatter=structlog.dev.plain_traceback

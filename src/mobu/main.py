@@ -1,18 +1,22 @@
-"""The FastAPI application: ``create_app(config)`` builds it, its lifespan owns the process."""
+"""The FastAPI application: ``create_app(config)`` builds it, its lifespan owns the process.
+
+The reference's container starts ``uvicorn --factory mobu.main:create_app --host 0.0.0.0 --port
+8080``; that works here too (and ``uvicorn mobu.main:app``): the configuration then comes from
+``MOBU_CONFIG_PATH`` (default ``/etc/mobu/config.yaml`` when it exists) and the environment.
+"""
 
 from __future__ import annotations
 
-import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Security
 from fastapi.security import HTTPBearer
 from safir.middleware.x_forwarded import XForwardedMiddleware
 
-from mobu.config import Config, load_config
+from mobu.config import Config, ConfigError, default_config_path, load_config
 from mobu.dependencies.auth import AuthMiddleware
 from mobu.factory import ProcessContext
 from mobu.handlers import api, flocks, github, history, internal, metrics
@@ -75,23 +79,34 @@ def _include_github(
     return open_paths
 
 
+def _config_from_environment(registry: BusinessRegistry) -> Config:
+    """The configuration of ``MOBU_CONFIG_PATH`` and the environment; exit 2 if it is bad."""
+    try:
+        return load_config(default_config_path(), registry=registry)
+    except ConfigError as exc:
+        print(f"mobu: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def create_app(config: Config | None = None, *, context: ProcessContext | None = None) -> FastAPI:
     """Create the application for ``config`` (default: from ``MOBU_*`` and the config file).
 
     Parameters
     ----------
     config
-        The configuration; by default loaded from the file named by ``MOBU_CONFIG_PATH`` (if set)
-        and the ``MOBU_*`` environment variables.
+        The configuration; by default loaded from the file named by ``MOBU_CONFIG_PATH`` (if
+        set; else ``/etc/mobu/config.yaml`` if it exists) and the ``MOBU_*`` environment
+        variables. The app then cannot see the address it is bound to, so ``auth: none``
+        serves loopback clients only.
     context
         A prebuilt process context (tests, embedding); built from ``config`` by the lifespan
         otherwise. The lifespan enters it and starts it (the ``autostart:`` flocks); on
         shutdown, leaving it stops every flock. ``app.state.context`` is that context.
     """
     registry = context.registry if context is not None else BusinessRegistry()
+    loopback_only = config is None
     if config is None:
-        path = os.environ.get("MOBU_CONFIG_PATH")
-        config = load_config(Path(path) if path else None, registry=registry)
+        config = _config_from_environment(registry)
     configure_logging(config.logging)
     logger = get_logger("mobu")
     prefix = config.path_prefix.rstrip("/")
@@ -113,7 +128,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
 
     app = FastAPI(
         title="mobu",
-        description="Simulated users of a science platform, for monitoring and load testing",
+        description=api.DESCRIPTION,
         version=api.metadata(config.name).version,
         openapi_url=f"{prefix}/openapi.json",
         docs_url=f"{prefix}/docs",
@@ -125,9 +140,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
     open_paths = _include_routers(app, config, prefix)
     install_error_handlers(app)
     _describe_options_openly(app)
-    app.add_middleware(AuthMiddleware, config=config.auth, open_paths=open_paths)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
-    app.add_middleware(XForwardedMiddleware)  # behind the ingress: scheme and client from it
+    _add_middleware(app, config, loopback_only=loopback_only, open_paths=open_paths)
     return app
 
 
@@ -143,3 +156,29 @@ def _include_routers(app: FastAPI, config: Config, prefix: str) -> list[str]:
     app.include_router(internal.router)
     app.include_router(metrics.router)
     return open_paths
+
+
+def _add_middleware(
+    app: FastAPI, config: Config, *, loopback_only: bool, open_paths: list[str]
+) -> None:
+    """Authentication (inside), the body limit, then X-Forwarded (outside)."""
+    prefix = config.path_prefix.rstrip("/")
+    app.add_middleware(
+        AuthMiddleware,
+        config=config.auth,
+        prefix=prefix,
+        loopback_only=loopback_only,
+        open_paths=open_paths,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
+    app.add_middleware(XForwardedMiddleware)  # behind the ingress: scheme and client from it
+
+
+def __getattr__(name: str) -> Any:
+    """``mobu.main:app``: the application of the environment's configuration, made on first use.
+
+    For ``uvicorn mobu.main:app``; a bad configuration raises :class:`mobu.config.ConfigError`.
+    """
+    if name == "app":
+        return create_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

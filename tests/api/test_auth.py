@@ -73,7 +73,6 @@ async def test_token_needed_for_every_route(app_factory: AppFactory) -> None:
     config = Config(auth={"tokens": [ADMIN]})
     async with app_factory(config) as client:
         for method, path in [
-            ("GET", "/mobu/"),
             ("PUT", "/mobu/flocks"),
             ("POST", "/mobu/run"),
             ("GET", "/mobu/businesses"),

@@ -94,10 +94,14 @@ async def test_flock_config_errors(client: httpx.AsyncClient) -> None:
     assert detail["loc"] == ["body"]
 
     body = flock_body()
-    body["restart"] = True
+    body["business"]["restart"] = "sometimes"
+    detail = only_detail(await client.put("/mobu/flocks", json=body), 422)
+    assert detail["loc"] == ["body", "business", "restart"]
+    body["business"]["colour"] = "red"
+    body["business"]["restart"] = True
     detail = only_detail(await client.put("/mobu/flocks", json=body), 422)
     assert detail == {
-        "loc": ["body", "restart"],
+        "loc": ["body", "business", "colour"],
         "msg": "Extra inputs are not permitted",
         "type": "extra_forbidden",
     }

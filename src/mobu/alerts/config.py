@@ -18,9 +18,12 @@ from pydantic import (
 
 from mobu.models.timedelta import HumanTimedelta
 
-__all__ = ["AlertsConfig", "SentryConfig", "SlackConfig"]
+__all__ = ["AlertsConfig", "SentryConfig", "SlackConfig", "TracesSampleConfig"]
 
 _URL = TypeAdapter(AnyHttpUrl)
+
+TracesSampleConfig = float | Literal["errors"]
+"""Sentry traces: a sample rate (0..1), or ``errors`` (only transactions tagged errored=true)."""
 
 
 class SlackConfig(BaseModel):
@@ -71,7 +74,7 @@ class SentryConfig(BaseModel):
     dsn: SecretStr = Field(..., description="DSN of the Sentry project")
     environment: str = Field("production", description="Sentry environment")
     release: str | None = Field(None, description="Release reported with events")
-    traces_sample_rate: float | Literal["errors"] = Field(
+    traces_sample_rate: TracesSampleConfig = Field(
         0.0,
         description=(
             "Fraction of traces sent (0..1), or 'errors': only transactions tagged errored=true"
@@ -109,3 +112,39 @@ class AlertsConfig(BaseModel):
     @classmethod
     def _empty(cls, data: Any) -> Any:
         return {} if data is None else data
+
+    def with_reference(
+        self,
+        *,
+        slack_alerts: bool,
+        alert_hook: SecretStr | None,
+        sentry_dsn: SecretStr | None,
+        sentry_environment: str | None,
+        sentry_release: str | None,
+        traces_sample_config: TracesSampleConfig,
+    ) -> AlertsConfig:
+        """Fill the channels this section leaves out from the reference's settings.
+
+        ``slackAlerts`` with ``MOBU_ALERT_HOOK`` gives Slack (the project's defaults for the
+        rest); ``MOBU_SENTRY_DSN`` gives Sentry with ``sentryEnvironment``, ``SENTRY_RELEASE``
+        and ``sentryTracesSampleConfig``. A channel this section configures itself wins whole.
+
+        Raises
+        ------
+        ValueError
+            The hook is not an http(s) URL (the message does not quote it).
+        """
+        update: dict[str, Any] = {}
+        if self.slack is None and slack_alerts and alert_hook is not None:
+            try:
+                update["slack"] = SlackConfig(webhook=alert_hook)
+            except ValidationError:
+                raise ValueError("MOBU_ALERT_HOOK must be an http(s) URL") from None
+        if self.sentry is None and sentry_dsn is not None:
+            sentry: dict[str, Any] = {"dsn": sentry_dsn, "traces_sample_rate": traces_sample_config}
+            if sentry_environment:
+                sentry["environment"] = sentry_environment
+            if sentry_release:
+                sentry["release"] = sentry_release
+            update["sentry"] = SentryConfig.model_validate(sentry)
+        return self.model_copy(update=update) if update else self

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from mobu.cli.common import EXIT_BAD_INPUT, fail
-from mobu.config import ConfigError, load_config
+from mobu.config import ConfigError, default_config_path, load_config
 from mobu.registry import BusinessRegistry
 from mobu.server import run_server
 
@@ -21,7 +21,10 @@ __all__ = ["serve"]
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="MOBU_CONFIG_PATH",
-    help="YAML configuration file  [env: MOBU_CONFIG_PATH]",
+    help=(
+        "YAML configuration file; default /etc/mobu/config.yaml when it exists"
+        "  [env: MOBU_CONFIG_PATH]"
+    ),
 )
 @click.option(
     "--host", default="127.0.0.1", show_default=True, envvar="MOBU_HOST", help="[env: MOBU_HOST]"
@@ -43,7 +46,7 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
 
     try:
         registry = BusinessRegistry()
-        config = load_config(config_path, registry=registry)
+        config = load_config(config_path or default_config_path(), registry=registry)
         config.auth.check_bind(host)
         run_server(config, host, port, on_ready=announce, registry=registry)
     except ConfigError as exc:

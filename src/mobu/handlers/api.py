@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError
 
 from fastapi import APIRouter, Depends, Response
+from safir.metadata import get_metadata
 
 from mobu.dependencies.context import context_dependency
 from mobu.factory import ProcessContext
@@ -19,21 +20,25 @@ from mobu.models.api import (
 from mobu.models.solitary import SolitaryConfig, SolitaryResult
 from mobu.services.solitary import run_solitary
 
-__all__ = ["metadata", "router"]
+__all__ = ["DESCRIPTION", "metadata", "router"]
+
+DESCRIPTION = "Simulated users of a science platform, for monitoring and load testing"
 
 router = APIRouter()
 
 
 def metadata(name: str) -> Metadata:
-    """Return the application metadata."""
+    """Return the application metadata (safir's: version, description and URLs of the package)."""
     try:
-        package_version = version("mobu")
+        found = get_metadata(package_name="mobu", application_name=name)
     except PackageNotFoundError:
-        package_version = "0.0.0"
+        return Metadata(name=name, version="0.0.0", description=DESCRIPTION)
     return Metadata(
         name=name,
-        version=package_version,
-        description="Simulated users of a science platform, for monitoring and load testing",
+        version=found.version,
+        description=found.description or DESCRIPTION,
+        repository_url=found.repository_url,
+        documentation_url=found.documentation_url,
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mobu.models.business.config import BusinessConfig
@@ -13,16 +14,44 @@ from mobu.models.stats import EventStatistics
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import MAX_ID, User, UserSpec
 
-__all__ = ["MAX_MONKEYS", "FlockConfig", "FlockData", "FlockSummary"]
+__all__ = ["MAX_MONKEYS", "FlockConfig", "FlockData", "FlockSummary", "drop_unknown_keys"]
 
 MAX_MONKEYS = 100_000
 """Most monkeys of one flock."""
 
+_NAMED_KEYS = 20
+"""Unknown keys named in the warning; more are counted."""
+
+
+def drop_unknown_keys(model: type[BaseModel], data: Any, what: str) -> Any:
+    """Drop the keys of ``data`` that ``model`` does not have, with a warning naming them.
+
+    The reference ignores unknown keys at the flock and solitary level (operators' files carry
+    such keys, e.g. a stray flock-level ``restart:``); the business and its options stay strict.
+    The warning names the keys (at most 20, then a count), never their values.
+    """
+    if not isinstance(data, dict):
+        return data
+    unknown = [k for k in data if k not in model.model_fields]
+    if not unknown:
+        return data
+    names = sorted(str(k)[:100] for k in unknown)
+    structlog.get_logger("mobu").warning(
+        f"Ignoring unknown keys of a {what}",
+        spec=str(data.get("name") or "")[:100] or None,
+        keys=names[:_NAMED_KEYS],
+        more=max(0, len(names) - _NAMED_KEYS),
+    )
+    return {k: v for k, v in data.items() if k not in unknown}
+
 
 class FlockConfig(BaseModel):
-    """A flock to start: how many monkeys, as which users, running which business."""
+    """A flock to start: how many monkeys, as which users, running which business.
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    Unknown keys at this level are ignored with a warning (as the reference does).
+    """
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
     name: str = Field(
         ...,
@@ -49,6 +78,11 @@ class FlockConfig(BaseModel):
         default_factory=list, description="Token scopes for the monkeys", examples=[["read:tap"]]
     )
     business: BusinessConfig = Field(..., description="Business to run")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown(cls, data: Any) -> Any:
+        return drop_unknown_keys(cls, data, "flock spec")
 
     @model_validator(mode="after")
     def _check_users(self) -> Self:

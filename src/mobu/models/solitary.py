@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mobu.models.business.config import BusinessConfig
+from mobu.models.flock import drop_unknown_keys
 from mobu.models.timedelta import HumanTimedelta
 from mobu.models.user import User
 
@@ -14,9 +16,9 @@ __all__ = ["SolitaryConfig", "SolitaryResult"]
 
 
 class SolitaryConfig(BaseModel):
-    """Run one business once."""
+    """Run one business once. Unknown keys at this level are ignored with a warning."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
     user: User = Field(..., description="User to run as")
     scopes: list[str] = Field(default_factory=list, description="Token scopes")
@@ -24,6 +26,11 @@ class SolitaryConfig(BaseModel):
     timeout: HumanTimedelta = Field(
         timedelta(hours=1), description="Give up (and clean up) after this long"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown(cls, data: Any) -> Any:
+        return drop_unknown_keys(cls, data, "solitary spec")
 
 
 class SolitaryResult(BaseModel):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from pydantic import Field, SerializationInfo, field_serializer, field_validator
+from pydantic import AliasChoices, Field, SerializationInfo, field_serializer, field_validator
 
 from mobu.models.business.nublado import (
     MAX_EXECUTIONS,
@@ -90,7 +90,11 @@ class NotebookRunnerOptions(NubladoBusinessOptions):
     )
     cell_timeout: HumanTimedelta | None = Field(
         timedelta(minutes=5),
-        description="Longest time one cell may run; it then fails its notebook. null: no limit",
+        validation_alias=AliasChoices("cell_timeout", "cell_execution_timeout"),
+        description=(
+            "Longest time one cell may run; it then fails its notebook. null: no limit."
+            " Also accepted as the reference's cell_execution_timeout"
+        ),
     )
 
     @field_validator("repo_url")

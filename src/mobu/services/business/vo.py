@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, Generic, Literal, TypeVar, override
 
 import requests
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from structlog.typing import FilteringBoundLogger
 
 from mobu.discovery import Discovery, DiscoveryError
@@ -46,6 +46,14 @@ class VOBusinessOptions(BusinessOptions):
     query_timeout: HumanTimedelta = Field(
         timedelta(minutes=5), description="Longest time a query may take", examples=[60, "2m"]
     )
+
+    @field_validator("query_timeout", mode="before")
+    @classmethod
+    def _null_timeout(cls, value: Any, info: ValidationInfo) -> Any:
+        """The reference's ``query_timeout: null`` (no limit) means the default here."""
+        if value is None and info.field_name is not None:
+            return cls.model_fields[info.field_name].default
+        return value
 
 
 class VOBusinessData(BusinessData):
