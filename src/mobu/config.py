@@ -11,7 +11,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mobu.alerts.config import AlertsConfig
@@ -170,6 +178,22 @@ class Config(BaseSettings):
             "Directory for everything mobu writes (history, monkey logs, clones, caches);"
             " default $XDG_STATE_HOME/mobu when writable, else under the temp dir"
         ),
+    )
+    gafaelfawr_token: SecretStr | None = Field(
+        None,
+        description="Gafaelfawr admin token (admin:token) minting the monkeys' tokens"
+        " (env MOBU_GAFAELFAWR_TOKEN); selects the gafaelfawr identity provider",
+    )
+    gafaelfawr_timeout: HumanTimedelta | None = Field(
+        None, description="Timeout of each Gafaelfawr call; null: the HTTP client's default"
+    )
+    repertoire_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "repertoire_base_url", "REPERTOIRE_BASE_URL", "MOBU_REPERTOIRE_BASE_URL"
+        ),
+        description="Repertoire service discovery base URL (env REPERTOIRE_BASE_URL);"
+        " selects the repertoire discovery provider",
     )
     query_set_dirs: list[Path] = Field(
         default_factory=list,

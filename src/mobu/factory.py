@@ -12,16 +12,21 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts.reporting import Reporters
 from mobu.config import Config
-from mobu.discovery import Discovery
+from mobu.discovery import Discovery, RepertoireDiscovery, build_discovery
 from mobu.events import Events
-from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
+from mobu.identity import (
+    AnonymousIdentity,
+    GafaelfawrIdentityConfig,
+    IdentityProvider,
+    build_identity,
+)
 from mobu.observability import Observability
 from mobu.registry import BusinessRegistry
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.querysets import QuerySetLocator
 from mobu.services.manager import FlockManager
 from mobu.services.repo import RepoCache
-from mobu.services.resources import BusinessServices
+from mobu.services.resources import BusinessServices, SharedClients
 from mobu.services.stats import StatsCollector
 from mobu.storage.monkeylog import MonkeyLogDirectory
 
@@ -41,15 +46,34 @@ class _Lifecycle:
 
 
 def _identity(
-    config: Config, *, http: httpx.AsyncClient, logger: FilteringBoundLogger
+    config: Config,
+    *,
+    http: httpx.AsyncClient,
+    logger: FilteringBoundLogger,
+    discovery: Discovery,
+    reporters: Reporters,
 ) -> IdentityProvider:
-    """Build the configured identity provider (anonymous when none is configured)."""
-    if config.identity is None:
+    """Build the configured identity provider (anonymous when none is configured).
+
+    With no ``identity:`` section, ``MOBU_GAFAELFAWR_TOKEN`` selects the gafaelfawr provider.
+    """
+    identity = config.identity
+    if identity is None and config.gafaelfawr_token is not None:
+        identity = GafaelfawrIdentityConfig(
+            provider="gafaelfawr", timeout=config.gafaelfawr_timeout
+        )
+    if identity is None:
         return AnonymousIdentity()
+    if isinstance(identity, GafaelfawrIdentityConfig) and identity.timeout is None:
+        identity = identity.model_copy(update={"timeout": config.gafaelfawr_timeout})
     hub = config.discovery.services.get("hub")
+    token = config.gafaelfawr_token
     return build_identity(
-        config.identity, hub_url=None if hub is None else str(hub), http=http, logger=logger
-    )
+        identity, hub_url=None if hub is None else str(hub), http=http, logger=logger,
+        gafaelfawr_token=None if token is None else token.get_secret_value(),
+        repertoire=discovery.client if isinstance(discovery, RepertoireDiscovery) else None,
+        report=reporters.failure,
+    )  # fmt: skip
 
 
 class ProcessContext:
@@ -75,18 +99,26 @@ class ProcessContext:
         self.logger = logger
         self.registry = registry if registry is not None else BusinessRegistry()
         self.events = events if events is not None else Events(sinks=[])
-        self.discovery = Discovery(config.discovery)
+        clients = SharedClients()
+        self.discovery: Discovery = build_discovery(
+            config.discovery,
+            repertoire_base_url=config.repertoire_base_url,
+            http=clients.http_client,
+            logger=logger,
+        )
         self.reporters = Reporters()
         self.stats = StatsCollector(window=config.events.statistics_window)
         self.repo_cache = RepoCache(logger)
         self.services = BusinessServices(
+            clients=clients,
             discovery=self.discovery,
             repo_cache=self.repo_cache,
             query_sets=QuerySetLocator.from_dirs(config.query_set_dirs),
         )
         self.identity: IdentityProvider = identity or _identity(
-            config, http=self.services.http_client, logger=logger
-        )
+            config, http=clients.http_client, logger=logger, discovery=self.discovery,
+            reporters=self.reporters,
+        )  # fmt: skip
         self.log_directory = (
             MonkeyLogDirectory(max_bytes=config.monkey_log_max_bytes)
             if config.log_monkeys_to_file
@@ -129,6 +161,7 @@ class ProcessContext:
         )
 
     async def __aenter__(self) -> Self:
+        await self.discovery.start()
         await self.observability.start()
         await self.manager.__aenter__()
         self._life.open = True
@@ -203,6 +236,7 @@ class ProcessContext:
         finally:
             await self.observability.aclose()
             await self.identity.aclose()
+            await self.discovery.aclose()
             await self.repo_cache.aclose()
             await self.services.aclose()
             if self.log_directory is not None:

@@ -58,6 +58,7 @@ class NubladoBusiness(Business[T], Generic[T]):
         self.http_client = http_client
         self.discovery = discovery
         self.lab = LabSessionHelper(self, options=options, http_client=http_client)
+        self._connected: tuple[str, str] | None = None
 
     @property
     def timings(self) -> PhaseTimings:
@@ -83,15 +84,23 @@ class NubladoBusiness(Business[T], Generic[T]):
                 f"{self.name} needs a token for {self.user.username}: configure identity",
                 phase="startup",
             )
-        self.lab.connect(self.discovery.service_url("hub"), self.user.token)
+        self._connect()
         if self.options.jitter > timedelta(0):
             delay = random.uniform(0, self.options.jitter.total_seconds())  # noqa: S311
             if not await self.pause(timedelta(seconds=delay)):
                 return
         await self.lab.delete_existing_lab()
 
+    def _connect(self) -> None:
+        """(Re)connect the hub client when the hub URL (discovery) or the token (renewal) moved."""
+        target = (self.discovery.service_url("hub"), self.user.token or "")
+        if self.lab.hub is None or target != self._connected:
+            self.lab.connect(*target)
+            self._connected = target
+
     @override
     async def execute(self) -> None:
+        self._connect()
         if self.options.delete_lab or await self.lab.lab_stopped():
             self.lab.image = None
             if not await self.lab.spawn_lab():
