@@ -118,7 +118,8 @@ class GafaelfawrStandIn:
             payload["scopes"] = ["read:users!user"]
         if expires is not None:
             seconds = (expires - datetime.now(tz=UTC)).total_seconds()
-            payload["expires_in"] = max(1, math.ceil(seconds))
+            # Rounded down: the hub token never outlives the expiry Gafaelfawr was asked for.
+            payload["expires_in"] = max(1, math.floor(seconds))
         r = await self._hub.post(f"users/{username}")
         if r.status_code not in (201, 409):
             return _error(502, "hub_error", f"hub answered {r.status_code} creating the user")

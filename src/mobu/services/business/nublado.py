@@ -24,7 +24,8 @@ from mobu.events import Events
 from mobu.models.business.nublado import NubladoBusinessData, NubladoBusinessOptions
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
-from mobu.services.business.labsession import LabSessionHelper, NubladoError
+from mobu.services.business.flavour import NubladoFlavourHelper, lab_helper
+from mobu.services.business.labsession import NubladoError
 from mobu.storage.jupyter import ExecutionResult, LabClient, LabSession, PhaseTimings
 
 __all__ = ["NubladoBusiness"]
@@ -57,7 +58,7 @@ class NubladoBusiness(Business[T], Generic[T]):
         super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
         self.http_client = http_client
         self.discovery = discovery
-        self.lab = LabSessionHelper(self, options=options, http_client=http_client)
+        self.lab = lab_helper(self, options=options, http_client=http_client, discovery=discovery)
         self._connected: tuple[str, str] | None = None
 
     @property
@@ -131,6 +132,8 @@ class NubladoBusiness(Business[T], Generic[T]):
         if self.lab.lab_may_run:
             # After a failure without shutdown (no restart), do not leave the lab running.
             await self.lab.stop_lab(failure="Unable to delete lab at close")
+        if isinstance(self.lab, NubladoFlavourHelper):
+            await self.lab.aclose()
 
     @override
     def dump(self) -> NubladoBusinessData:
