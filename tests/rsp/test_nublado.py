@@ -1,0 +1,129 @@
+"""The nublado hub flavour (rubin-nublado-client) against the local hub shaped like Nublado's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from mobu.platform.gafaelfawr import run_gafaelfawr
+from mobu.platform.repertoire import discovery_document, run_repertoire
+from mobu.platform.rsp import RspHub
+from mobu.services.business.flavour import NubladoFlavourHelper
+from mobu.services.business.nubladopythonloop import NubladoPythonExecution
+from tests.jupyter.conftest import CHP, needs_hub, remember_processes
+from tests.jupyter.support import FAST, WAIT, start, wait_events, wait_until
+from tests.jupyter.test_stops import WatchedPythonLoop
+from tests.rsp.conftest import Platform, rsp_context
+from tests.support.stopping import HANG_BOUND, PATIENT_GRACE
+
+pytestmark = [pytest.mark.jupyter, needs_hub]
+
+SCOPES = ["exec:notebook", "read:image", "read:tap"]
+
+
+@pytest.fixture(scope="module")
+def nublado_hub() -> Iterator[RspHub]:
+    """The HTTPS hub with the Nublado spawn form, bearer login, lab page and lsst kernel."""
+    if CHP is None:
+        pytest.skip("npm configurable-http-proxy not installed (run scripts/install/jupyter.sh)")
+    local = RspHub(chp=CHP)
+    local.start()
+    try:
+        yield local
+    finally:
+        remember_processes(local.processes())
+        local.stop()
+        local.cleanup()
+
+
+@pytest.fixture
+async def rsp(nublado_hub: RspHub, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
+    """Token service and Repertoire for the HTTPS hub; clients trust the test CA."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(nublado_hub.ca.ca_path))
+    verify = nublado_hub.ca.ssl_context()
+    async with run_gafaelfawr(
+        nublado_hub.url, nublado_hub.admin_token, hub_verify=verify
+    ) as gafaelfawr:
+        document = discovery_document(hub_url=nublado_hub.url, gafaelfawr_url=gafaelfawr.base_url)
+        async with run_repertoire(document) as repertoire:
+            yield Platform(nublado_hub, gafaelfawr, repertoire)
+
+
+def _leftovers(platform: Platform, prefix: str) -> list[int]:
+    return [p.pid for p in platform.hub.user_processes() if f"/homes/{prefix}" in p.cwd()]
+
+
+async def test_python_loop_flock_through_nublado_client(rsp: Platform) -> None:
+    """Three NubladoPythonLoop monkeys spawn from the image menu, run code, delete their labs."""
+    image = {"class": "latest-weekly", "size": "Small"}
+    options = {**FAST, "max_executions": 2, "image": image, "delete_lab": False}
+    async with rsp_context(rsp) as (context, events, failures):
+        flock = await start(
+            context, name="nb", count=3, user_spec={"username_prefix": "bot-mobu-nb"},
+            scopes=SCOPES, business={"type": "NubladoPythonLoop", "options": options},
+        )  # fmt: skip
+        users = {f"bot-mobu-nb{i}" for i in (1, 2, 3)}
+        executions = await wait_until(
+            events, "nublado_python_execution", lambda p: {e.username for e in p} == users
+        )
+        assert all(isinstance(e, NubladoPythonExecution) and e.success for e in executions)
+        business = flock.monkeys[0].business
+        assert isinstance(business.lab, NubladoFlavourHelper)  # type: ignore[attr-defined]
+        assert business.lab.kernel_name == "lsst"  # type: ignore[attr-defined]
+        data = flock.dump().monkeys[0].business.model_dump()
+        assert data["image"]["reference"] == "local/sciplat-lab:latest-weekly"
+        assert "(Small)" in data["image"]["description"]
+        assert {"spawn", "step.lab_login", "step.session_create", "execute"} <= set(data["timings"])
+        requests = rsp.gafaelfawr.service.requests
+        assert {r["username"] for r in requests} == {f"bot-mobu-nb{i}" for i in (1, 2, 3)}
+        assert all(r["scopes"] == SCOPES for r in requests)
+        dumped = str(flock.dump().model_dump())
+        assert all(m.token not in dumped for m in rsp.gafaelfawr.service.minted)
+        await context.manager.stop_flock("nb")
+        assert failures.reports == []
+    assert _leftovers(rsp, "bot-mobu-nb") == []
+
+
+async def test_revoked_token_fails_clearly_through_nublado(rsp: Platform) -> None:
+    """A revoked token: the next hub login is refused, reported with the hub's status."""
+    options = {**FAST, "max_executions": 1}
+    async with rsp_context(rsp) as (context, events, failures):
+        await start(
+            context, name="nbrv", count=1, user_spec={"username_prefix": "bot-mobu-nbrv"},
+            scopes=SCOPES, business={"type": "NubladoPythonLoop", "options": options},
+        )  # fmt: skip
+        await wait_events(events, "nublado_delete_lab", 1)
+        [minted] = rsp.gafaelfawr.service.tokens_of("bot-mobu-nbrv1")
+        await rsp.gafaelfawr.service.revoke(minted)
+        [report] = await failures.wait_for(1)
+        assert report.monkey == "bot-mobu-nbrv1"
+        assert "Status 40" in str(report.error)
+        assert minted.token not in str(report.error)
+        assert minted.token not in str(report.context)
+        await context.manager.stop_flock("nbrv")
+    assert _leftovers(rsp, "bot-mobu-nbrv") == []
+
+
+async def test_stop_during_hung_cell_within_grace(rsp: Platform) -> None:
+    """A stop while the lab runs code that never ends stops the monkey by itself."""
+    options = {**FAST, "code": "import time\ntime.sleep(10**6)", "execution_timeout": "1h"}
+    grace = PATIENT_GRACE.total_seconds()
+    async with rsp_context(rsp, stop_grace=grace) as (context, _events, failures):
+        context.registry.register("WatchedPythonLoop", WatchedPythonLoop)
+        flock = await start(
+            context, name="nbhung", count=1, users=[{"username": "bot-mobu-nbhung"}],
+            scopes=SCOPES, business={"type": "WatchedPythonLoop", "options": options},
+        )  # fmt: skip
+        monkey = flock.monkeys[0]
+        business = monkey.business
+        assert isinstance(business, WatchedPythonLoop)
+        async with asyncio.timeout(WAIT):
+            await business.code_started.wait()
+        async with asyncio.timeout(HANG_BOUND):  # only a hang reaches it; the grace is 600 s
+            await monkey.stop()
+        assert monkey.state == "FINISHED"
+        await context.manager.stop_flock("nbhung")
+        assert failures.reports == []
+    assert _leftovers(rsp, "bot-mobu-nbhung") == []
