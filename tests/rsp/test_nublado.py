@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +12,10 @@ from mobu.platform.gafaelfawr import run_gafaelfawr
 from mobu.platform.repertoire import discovery_document, run_repertoire
 from mobu.platform.rsp import RspHub
 from mobu.services.business.flavour import NubladoFlavourHelper
+from mobu.services.business.notebookrunner import NotebookExecution
 from mobu.services.business.nubladopythonloop import NubladoPythonExecution
-from tests.jupyter.conftest import CHP, needs_hub, remember_processes
+from tests.jupyter.conftest import CHP, make_git_repo, needs_hub, remember_processes
+from tests.jupyter.notebooks import notebook
 from tests.jupyter.support import FAST, WAIT, start, wait_events, wait_until
 from tests.jupyter.test_stops import WatchedPythonLoop
 from tests.rsp.conftest import Platform, rsp_context
@@ -127,3 +130,30 @@ async def test_stop_during_hung_cell_within_grace(rsp: Platform) -> None:
         await context.manager.stop_flock("nbhung")
         assert failures.reports == []
     assert _leftovers(rsp, "bot-mobu-nbhung") == []
+
+
+async def test_counting_notebook_runner_through_nublado(rsp: Platform, tmp_path: Path) -> None:
+    """NotebookRunnerCounting runs the notebooks Repertoire's applications allow, cell by cell."""
+    origin = make_git_repo(
+        tmp_path / "repo",
+        {
+            "one.ipynb": notebook("x = 1", "print(x + 1)"),
+            "portal.ipynb": notebook("1", metadata={"mobu": {"required_applications": ["x"]}}),
+        },
+    )
+    options = {**FAST, "repo_url": str(origin), "repo_ref": "main", "max_executions": 2}
+    async with rsp_context(rsp) as (context, events, failures):
+        assert context.discovery.applications == {"nublado", "tap", "sia"}
+        await start(
+            context, name="nbc", count=1, user_spec={"username_prefix": "bot-mobu-nbc"},
+            scopes=SCOPES, business={"type": "NotebookRunnerCounting", "options": options},
+        )  # fmt: skip
+        executions = await wait_events(events, "notebook_execution", 2)
+        assert all(isinstance(e, NotebookExecution) and e.success for e in executions)
+        assert {e.notebook for e in executions} == {"one.ipynb"}  # type: ignore[attr-defined]
+        cells = events.recorder.published("notebook_cell_execution")  # type: ignore[union-attr]
+        assert cells
+        assert all(e.success for e in cells)  # type: ignore[attr-defined]
+        await context.manager.stop_flock("nbc")
+        assert failures.reports == []
+    assert _leftovers(rsp, "bot-mobu-nbc") == []
