@@ -62,6 +62,14 @@ def _default_notebooks() -> Path:
 @click.option(
     "--ref", default="main", show_default=True, help="Branch or tag of a --notebooks git URL"
 )
+@click.option(
+    "--platform",
+    type=click.Choice(["local", "rsp"]),
+    default="local",
+    show_default=True,
+    help="local: JupyterHub and DaCHS; rsp: shaped like a Rubin Science Platform"
+    " (Gafaelfawr tokens, Repertoire discovery, the Nublado hub; see docs/rsp.md)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the final flock summaries as JSON")
 def demo(
     duration: float | None,
@@ -69,6 +77,7 @@ def demo(
     monkeys: int,
     notebooks: str | None,
     ref: str,
+    platform: str,
     as_json: bool,
 ) -> None:
     """Run mobu against a real local JupyterHub, showing live per-flock results.
@@ -83,6 +92,7 @@ def demo(
     stop.install()
     out = _Output(stop, tables_to_stderr=as_json)
     options = {"duration": duration, "interval": interval, "monkeys": monkeys, "ref": ref}
+    options["platform"] = platform
     final = _run_owning_processes(stop, out, notebooks=notebooks, **options)
     if as_json:
         out.echo(json.dumps(final, indent=2))
@@ -113,6 +123,7 @@ def _run(
     monkeys: int,
     notebooks: str | None,
     ref: str,
+    platform: str = "local",
 ) -> dict[str, Any]:
     source = notebooks or str(_default_notebooks())
     if "://" not in source and not source.startswith("git@"):
@@ -126,7 +137,7 @@ def _run(
     try:
         return asyncio.run(
             run_demo(
-                build_components(settings),
+                build_components(settings, platform),
                 duration=duration,
                 interval=interval,
                 echo=out.table,
