@@ -33,7 +33,17 @@ def _default_notebooks() -> Path:
     return Path("examples/notebooks")
 
 
+_PLATFORM_HELP = (
+    "local: JupyterHub and DaCHS; rsp: shaped like a Rubin Science Platform"
+    " (Gafaelfawr tokens, Repertoire discovery, the Nublado hub; see docs/rsp.md)"
+)
+
+
+_PLATFORMS = click.Choice(["local", "rsp"])
+
+
 @click.command()
+@click.option("--platform", type=_PLATFORMS, default="local", help=_PLATFORM_HELP)
 @click.option(
     "--duration",
     type=click.FloatRange(min=1),
@@ -62,14 +72,6 @@ def _default_notebooks() -> Path:
 @click.option(
     "--ref", default="main", show_default=True, help="Branch or tag of a --notebooks git URL"
 )
-@click.option(
-    "--platform",
-    type=click.Choice(["local", "rsp"]),
-    default="local",
-    show_default=True,
-    help="local: JupyterHub and DaCHS; rsp: shaped like a Rubin Science Platform"
-    " (Gafaelfawr tokens, Repertoire discovery, the Nublado hub; see docs/rsp.md)",
-)
 @click.option("--json", "as_json", is_flag=True, help="Print the final flock summaries as JSON")
 def demo(
     duration: float | None,
@@ -92,7 +94,7 @@ def demo(
     stop.install()
     out = _Output(stop, tables_to_stderr=as_json)
     options = {"duration": duration, "interval": interval, "monkeys": monkeys, "ref": ref}
-    options["platform"] = platform
+    options |= {"platform": platform}
     final = _run_owning_processes(stop, out, notebooks=notebooks, **options)
     if as_json:
         out.echo(json.dumps(final, indent=2))
