@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
+import psutil
 import pytest
+from structlog.typing import FilteringBoundLogger
 
+from mobu.discovery import Discovery
+from mobu.events import Events
+from mobu.models.business.nublado import NubladoPythonLoopOptions
+from mobu.models.user import AuthenticatedUser
 from mobu.platform.gafaelfawr import run_gafaelfawr
 from mobu.platform.repertoire import discovery_document, run_repertoire
 from mobu.platform.rsp import RspHub
 from mobu.services.business.flavour import NubladoFlavourHelper
 from mobu.services.business.notebookrunner import NotebookExecution
-from mobu.services.business.nubladopythonloop import NubladoPythonExecution
+from mobu.services.business.nubladopythonloop import NubladoPythonExecution, NubladoPythonLoop
 from tests.jupyter.conftest import CHP, make_git_repo, needs_hub, remember_processes
 from tests.jupyter.notebooks import notebook
 from tests.jupyter.support import FAST, WAIT, start, wait_events, wait_until
@@ -157,3 +166,56 @@ async def test_counting_notebook_runner_through_nublado(rsp: Platform, tmp_path:
         await context.manager.stop_flock("nbc")
         assert failures.reports == []
     assert _leftovers(rsp, "bot-mobu-nbc") == []
+
+
+class LoginWatchedLoop(NubladoPythonLoop):
+    """The real Python loop, which also tells tests when its lab login starts."""
+
+    def __init__(
+        self,
+        *,
+        options: NubladoPythonLoopOptions,
+        user: AuthenticatedUser,
+        events: Events,
+        logger: FilteringBoundLogger,
+        flock: str | None,
+        http_client: httpx.AsyncClient,
+        discovery: Discovery,
+    ) -> None:
+        super().__init__(
+            options=options, user=user, events=events, logger=logger, flock=flock,
+            http_client=http_client, discovery=discovery,
+        )  # fmt: skip
+        self.in_login = asyncio.Event()
+        step = self.lab.step
+
+        def watched(phase: str, timeout: timedelta | None = None) -> Any:
+            if phase == "lab_login":
+                self.in_login.set()
+            return step(phase, timeout)
+
+        self.lab.step = watched  # type: ignore[method-assign]
+
+
+async def test_stop_during_hung_lab_login_within_grace(rsp: Platform) -> None:
+    """A stop while the lab login never answers stops the monkey by itself; the lab is deleted."""
+    grace = PATIENT_GRACE.total_seconds()
+    async with rsp_context(rsp, stop_grace=grace) as (context, _events, failures):
+        context.registry.register("LoginWatchedLoop", LoginWatchedLoop)
+        flock = await start(
+            context, name="nbhl", count=1, users=[{"username": "bot-mobu-hanglab"}],
+            scopes=SCOPES, business={"type": "LoginWatchedLoop", "options": {**FAST}},
+        )  # fmt: skip
+        monkey = flock.monkeys[0]
+        business = monkey.business
+        assert isinstance(business, LoginWatchedLoop)
+        async with asyncio.timeout(WAIT):
+            await business.in_login.wait()
+        async with asyncio.timeout(HANG_BOUND):  # only a hang reaches it; the grace is 600 s
+            await monkey.stop()
+        assert monkey.state == "FINISHED"
+        await context.manager.stop_flock("nbhl")
+        assert failures.reports == []
+    labs = [p for p in rsp.hub.user_processes() if "/homes/bot-mobu-hanglab" in p.cwd()]
+    _gone, alive = await asyncio.to_thread(psutil.wait_procs, labs, WAIT)  # exits, not sleeps
+    assert alive == []
