@@ -23,7 +23,10 @@ SCOPES = ["exec:notebook", "read:tap"]
 
 
 def _loop(**options: object) -> dict[str, object]:
-    return {"type": "NubladoPythonLoop", "options": {**FAST, "max_executions": 2, **options}}
+    # mobu's own clients on the vanilla hub (the nublado flavour, Repertoire's default, needs
+    # the Nublado-shaped hub: tests/rsp/test_nublado.py).
+    options = {**FAST, "hub_flavour": "jupyterhub", "max_executions": 2, **options}
+    return {"type": "NubladoPythonLoop", "options": options}
 
 
 def _leftover_labs(platform: Platform, prefix: str) -> list[int]:

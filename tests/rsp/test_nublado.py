@@ -99,21 +99,23 @@ async def test_python_loop_flock_through_nublado_client(rsp: Platform) -> None:
 
 
 async def test_revoked_token_fails_clearly_through_nublado(rsp: Platform) -> None:
-    """A revoked token: the next hub login is refused, reported with the hub's status."""
+    """A revoked token: each hub login (also after a restart) is refused with the hub's status."""
     options = {**FAST, "max_executions": 1}
     async with rsp_context(rsp) as (context, events, failures):
         await start(
             context, name="nbrv", count=1, user_spec={"username_prefix": "bot-mobu-nbrv"},
-            scopes=SCOPES, business={"type": "NubladoPythonLoop", "options": options},
+            scopes=SCOPES,
+            business={"type": "NubladoPythonLoop", "options": options, "restart": True},
         )  # fmt: skip
         await wait_events(events, "nublado_delete_lab", 1)
         [minted] = rsp.gafaelfawr.service.tokens_of("bot-mobu-nbrv1")
         await rsp.gafaelfawr.service.revoke(minted)
-        [report] = await failures.wait_for(1)
-        assert report.monkey == "bot-mobu-nbrv1"
-        assert "Status 40" in str(report.error)
-        assert minted.token not in str(report.error)
-        assert minted.token not in str(report.context)
+        reports = await failures.wait_for(2)  # the restarted monkey logs in afresh, refused again
+        for report in reports:
+            assert report.monkey == "bot-mobu-nbrv1"
+            assert "Status 40" in str(report.error)
+            assert minted.token not in str(report.error)
+            assert minted.token not in str(report.context)
         await context.manager.stop_flock("nbrv")
     assert _leftovers(rsp, "bot-mobu-nbrv") == []
 

@@ -213,8 +213,9 @@ class NubladoFlavourHelper(LabSessionHelper):
         """Close the Nublado clients."""
         await self.close_channel()
         await self._close_stale()
-        if self.nublado is not None:
-            await self.nublado.aclose()
+        nublado, self.nublado, self.hub = self.nublado, None, None
+        if nublado is not None:  # a restarted monkey connects afresh at its next startup
+            await nublado.aclose()
 
 
 async def _lib[T](call: Any) -> T:
