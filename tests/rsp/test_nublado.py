@@ -63,8 +63,12 @@ async def rsp(nublado_hub: RspHub, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
             yield Platform(nublado_hub, gafaelfawr, repertoire)
 
 
-def _leftovers(platform: Platform, prefix: str) -> list[int]:
-    return [p.pid for p in platform.hub.user_processes() if f"/homes/{prefix}" in p.cwd()]
+async def _assert_labs_exit(platform: Platform, prefix: str) -> None:
+    """Every lab and kernel process of ``prefix`` users exits (a stop at shutdown is not waited
+    for by the monkey, so the hub may still be reaping them): waits on the exits, not a sleep."""
+    labs = [p for p in platform.hub.user_processes() if f"/homes/{prefix}" in p.cwd()]
+    _gone, alive = await asyncio.to_thread(psutil.wait_procs, labs, WAIT)
+    assert alive == []
 
 
 async def test_python_loop_flock_through_nublado_client(rsp: Platform) -> None:
@@ -95,7 +99,7 @@ async def test_python_loop_flock_through_nublado_client(rsp: Platform) -> None:
         assert all(m.token not in dumped for m in rsp.gafaelfawr.service.minted)
         await context.manager.stop_flock("nb")
         assert failures.reports == []
-    assert _leftovers(rsp, "bot-mobu-nb") == []
+    await _assert_labs_exit(rsp, "bot-mobu-nb")
 
 
 async def test_revoked_token_fails_clearly_through_nublado(rsp: Platform) -> None:
@@ -117,7 +121,7 @@ async def test_revoked_token_fails_clearly_through_nublado(rsp: Platform) -> Non
             assert minted.token not in str(report.error)
             assert minted.token not in str(report.context)
         await context.manager.stop_flock("nbrv")
-    assert _leftovers(rsp, "bot-mobu-nbrv") == []
+    await _assert_labs_exit(rsp, "bot-mobu-nbrv")
 
 
 async def test_stop_during_hung_cell_within_grace(rsp: Platform) -> None:
@@ -140,7 +144,7 @@ async def test_stop_during_hung_cell_within_grace(rsp: Platform) -> None:
         assert monkey.state == "FINISHED"
         await context.manager.stop_flock("nbhung")
         assert failures.reports == []
-    assert _leftovers(rsp, "bot-mobu-nbhung") == []
+    await _assert_labs_exit(rsp, "bot-mobu-nbhung")
 
 
 async def test_counting_notebook_runner_through_nublado(rsp: Platform, tmp_path: Path) -> None:
@@ -167,7 +171,7 @@ async def test_counting_notebook_runner_through_nublado(rsp: Platform, tmp_path:
         assert all(e.success for e in cells)  # type: ignore[attr-defined]
         await context.manager.stop_flock("nbc")
         assert failures.reports == []
-    assert _leftovers(rsp, "bot-mobu-nbc") == []
+    await _assert_labs_exit(rsp, "bot-mobu-nbc")
 
 
 class LoginWatchedLoop(NubladoPythonLoop):
@@ -218,6 +222,4 @@ async def test_stop_during_hung_lab_login_within_grace(rsp: Platform) -> None:
         assert monkey.state == "FINISHED"
         await context.manager.stop_flock("nbhl")
         assert failures.reports == []
-    labs = [p for p in rsp.hub.user_processes() if "/homes/bot-mobu-hanglab" in p.cwd()]
-    _gone, alive = await asyncio.to_thread(psutil.wait_procs, labs, WAIT)  # exits, not sleeps
-    assert alive == []
+    await _assert_labs_exit(rsp, "bot-mobu-hanglab")
