@@ -12,11 +12,16 @@ from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts.reporting import Reporters
 from mobu.config import Config
-from mobu.discovery import Discovery
+from mobu.discovery import Discovery, DiscoveryError, RepertoireDiscovery, build_discovery
 from mobu.events import Events
 from mobu.github.apps import GitHubApps, build_github_apps
 from mobu.history import History
-from mobu.identity import AnonymousIdentity, IdentityProvider, build_identity
+from mobu.identity import (
+    AnonymousIdentity,
+    GafaelfawrIdentityConfig,
+    IdentityProvider,
+    build_identity,
+)
 from mobu.observability import Observability
 from mobu.paths import DataDirs
 from mobu.registry import BusinessRegistry
@@ -24,7 +29,7 @@ from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.querysets import QuerySetLocator
 from mobu.services.manager import FlockManager
 from mobu.services.repo import RepoCache
-from mobu.services.resources import BusinessServices
+from mobu.services.resources import BusinessServices, SharedClients
 from mobu.services.stats import StatsCollector
 from mobu.storage.monkeylog import MonkeyLogDirectory
 
@@ -44,15 +49,34 @@ class _Lifecycle:
 
 
 def _identity(
-    config: Config, *, http: httpx.AsyncClient, logger: FilteringBoundLogger
+    config: Config,
+    *,
+    http: httpx.AsyncClient,
+    logger: FilteringBoundLogger,
+    discovery: Discovery,
+    reporters: Reporters,
 ) -> IdentityProvider:
-    """Build the configured identity provider (anonymous when none is configured)."""
-    if config.identity is None:
+    """Build the configured identity provider (anonymous when none is configured).
+
+    With no ``identity:`` section, ``MOBU_GAFAELFAWR_TOKEN`` selects the gafaelfawr provider.
+    """
+    identity = config.identity
+    if identity is None and config.gafaelfawr_token is not None:
+        identity = GafaelfawrIdentityConfig(
+            provider="gafaelfawr", timeout=config.gafaelfawr_timeout
+        )
+    if identity is None:
         return AnonymousIdentity()
+    if isinstance(identity, GafaelfawrIdentityConfig) and identity.timeout is None:
+        identity = identity.model_copy(update={"timeout": config.gafaelfawr_timeout})
     hub = config.discovery.services.get("hub")
+    token = config.gafaelfawr_token
     return build_identity(
-        config.identity, hub_url=None if hub is None else str(hub), http=http, logger=logger
-    )
+        identity, hub_url=None if hub is None else str(hub), http=http, logger=logger,
+        gafaelfawr_token=None if token is None else token.get_secret_value(),
+        repertoire=discovery.client if isinstance(discovery, RepertoireDiscovery) else None,
+        report=reporters.failure,
+    )  # fmt: skip
 
 
 class ProcessContext:
@@ -78,21 +102,29 @@ class ProcessContext:
         self.logger = logger
         self.registry = registry if registry is not None else BusinessRegistry()
         self.events = events if events is not None else Events(sinks=[])
-        self.discovery = Discovery(config.discovery)
+        clients = SharedClients()
+        self.discovery: Discovery = build_discovery(
+            config.discovery,
+            repertoire_base_url=config.repertoire_base_url,
+            http=clients.http_client,
+            logger=logger,
+        )
         self.reporters = Reporters()
         self.stats = StatsCollector(window=config.events.statistics_window)
         self.data_dirs = DataDirs(config.data_dir)
         self.data_dirs.export_library_environment()
         self.repo_cache = RepoCache(logger, parent=self.data_dirs.root / "repos")
         self.services = BusinessServices(
+            clients=clients,
             discovery=self.discovery,
             repo_cache=self.repo_cache,
             query_sets=QuerySetLocator.from_dirs(config.query_set_dirs),
             scratch_dir=self.data_dirs.root / "work",
         )
         self.identity: IdentityProvider = identity or _identity(
-            config, http=self.services.http_client, logger=logger
-        )
+            config, http=clients.http_client, logger=logger, discovery=self.discovery,
+            reporters=self.reporters,
+        )  # fmt: skip
         self.log_directory = (
             MonkeyLogDirectory(self.data_dirs.path("logs"), max_bytes=config.monkey_log_max_bytes)
             if config.log_monkeys_to_file
@@ -165,6 +197,10 @@ class ProcessContext:
         return history
 
     async def __aenter__(self) -> Self:
+        try:
+            await self.discovery.start()
+        except DiscoveryError as exc:  # come up anyway: flocks that need it fail at their start
+            self.logger.error("Service discovery unavailable; retrying", error=str(exc))
         await self.observability.start()
         if self.history is not None:
             await self.history.start()
@@ -245,6 +281,7 @@ class ProcessContext:
                 await self.history.aclose()
             await self.observability.aclose()
             await self.identity.aclose()
+            await self.discovery.aclose()
             await self.repo_cache.aclose()
             await self.services.aclose()
             if self.log_directory is not None:

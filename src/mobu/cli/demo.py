@@ -34,7 +34,17 @@ def _default_notebooks() -> Path:
     return Path("examples/notebooks")
 
 
+_PLATFORM_HELP = (
+    "local: JupyterHub and DaCHS; rsp: shaped like a Rubin Science Platform"
+    " (Gafaelfawr tokens, Repertoire discovery, the Nublado hub; see docs/rsp.md)"
+)
+
+
+_PLATFORMS = click.Choice(["local", "rsp"])
+
+
 @click.command()
+@click.option("--platform", type=_PLATFORMS, default="local", help=_PLATFORM_HELP)
 @click.option(
     "--duration",
     type=click.FloatRange(min=1),
@@ -70,6 +80,7 @@ def demo(
     monkeys: int,
     notebooks: str | None,
     ref: str,
+    platform: str,
     as_json: bool,
 ) -> None:
     """Run mobu against a real local JupyterHub, showing live per-flock results.
@@ -84,6 +95,7 @@ def demo(
     stop.install()
     out = _Output(stop, tables_to_stderr=as_json)
     options = {"duration": duration, "interval": interval, "monkeys": monkeys, "ref": ref}
+    options |= {"platform": platform}
     final = _run_owning_processes(stop, out, notebooks=notebooks, **options)
     if as_json:
         out.echo(json.dumps(final, indent=2))
@@ -114,6 +126,7 @@ def _run(
     monkeys: int,
     notebooks: str | None,
     ref: str,
+    platform: str = "local",
 ) -> dict[str, Any]:
     source = notebooks or str(_default_notebooks())
     if "://" not in source and not source.startswith("git@"):
@@ -127,7 +140,7 @@ def _run(
     try:
         return asyncio.run(
             run_demo(
-                build_components(settings),
+                build_components(settings, platform),
                 duration=duration,
                 interval=interval,
                 echo=out.table,

@@ -46,6 +46,8 @@ class DemoContribution:
         Autostart flock configurations (``FlockConfig`` as dicts).
     notes
         Lines printed once everything runs (where the service is, how to log in).
+    config
+        Top-level configuration values (e.g. ``gafaelfawr_token``, ``repertoire_base_url``).
     """
 
     services: dict[str, str] = field(default_factory=dict)
@@ -54,6 +56,7 @@ class DemoContribution:
     identity: dict[str, Any] | None = None
     flocks: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 class DemoComponent(Protocol):

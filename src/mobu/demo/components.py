@@ -11,8 +11,9 @@ from collections.abc import Callable
 from mobu.demo.base import DemoComponent, DemoSettings
 from mobu.demo.dachs import DachsDemo
 from mobu.demo.jupyter import JupyterHubDemo
+from mobu.demo.rsp import RspDemo
 
-__all__ = ["COMPONENTS", "build_components"]
+__all__ = ["COMPONENTS", "PLATFORMS", "build_components"]
 
 COMPONENTS: list[Callable[[DemoSettings], DemoComponent]] = [
     JupyterHubDemo,
@@ -21,6 +22,13 @@ COMPONENTS: list[Callable[[DemoSettings], DemoComponent]] = [
 """Factories of the demo components, started in this order and stopped in reverse."""
 
 
-def build_components(settings: DemoSettings) -> list[DemoComponent]:
-    """Instantiate every registered component."""
-    return [factory(settings) for factory in COMPONENTS]
+PLATFORMS: dict[str, list[Callable[[DemoSettings], DemoComponent]]] = {
+    "local": COMPONENTS,
+    "rsp": [RspDemo],
+}
+"""``mobu demo --platform``: the components of each platform (``local`` is the default)."""
+
+
+def build_components(settings: DemoSettings, platform: str = "local") -> list[DemoComponent]:
+    """Instantiate every component of ``platform``."""
+    return [factory(settings) for factory in PLATFORMS[platform]]

@@ -39,7 +39,9 @@ def _merge(contributions: list[DemoContribution]) -> dict[str, Any]:
     datasets: dict[str, dict[str, str]] = {}
     identity: dict[str, Any] | None = None
     flocks: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {}
     for part in contributions:
+        extra.update(part.config)
         services.update(part.services)
         applications.extend(a for a in part.applications if a not in applications)
         datasets.update(part.datasets)
@@ -53,6 +55,7 @@ def _merge(contributions: list[DemoContribution]) -> dict[str, Any]:
         "discovery": {"services": services, "applications": applications, "datasets": datasets},
         "identity": identity,
         "autostart": flocks,
+        **extra,
     }
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from mobu.models.timedelta import HumanTimedelta
 
 __all__ = ["DatasetServices", "DiscoveryConfig"]
 
@@ -35,4 +39,8 @@ class DiscoveryConfig(BaseModel):
         default_factory=dict,
         description="UI and internal service URLs by name (hub, muster, ...)",
         examples=[{"hub": "http://127.0.0.1:8000/"}],
+    )
+    refresh_interval: HumanTimedelta = Field(
+        timedelta(minutes=5),
+        description="With Repertoire (REPERTOIRE_BASE_URL): how often discovery is re-read",
     )

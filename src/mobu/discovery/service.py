@@ -22,6 +22,12 @@ class Discovery:
     def __init__(self, config: DiscoveryConfig | None = None) -> None:
         self.config = config or DiscoveryConfig()
 
+    async def start(self) -> None:
+        """Read discovery before flocks start (nothing to read for the static section)."""
+
+    async def aclose(self) -> None:
+        """Stop refreshing (nothing to stop for the static section)."""
+
     @property
     def environment_name(self) -> str | None:
         """Name of the environment, if configured."""

@@ -11,7 +11,12 @@ from typing import Self
 
 from structlog.typing import FilteringBoundLogger
 
-from mobu.exceptions import ClientRequestError, FlockNotFoundError, ShuttingDownError
+from mobu.exceptions import (
+    ClientRequestError,
+    FlockNotFoundError,
+    MobuError,
+    ShuttingDownError,
+)
 from mobu.identity import IdentityProvider
 from mobu.models.flock import MAX_MONKEYS, FlockConfig, FlockSummary
 from mobu.models.user import MAX_ID
@@ -114,7 +119,10 @@ class FlockManager:
                 return
             except Exception as exc:  # one bad flock must not stop the others
                 error = f"{type(exc).__name__}: {exc}"
-                self._logger.exception("Autostart of flock failed", flock=config.name)
+                if isinstance(exc, MobuError):  # an expected failure (a service down): one line
+                    self._logger.error("Autostart of flock failed", flock=config.name, error=error)
+                else:
+                    self._logger.exception("Autostart of flock failed", flock=config.name)
                 self.autostart_failures.append(AutostartFailure(name=config.name, error=error))
 
     async def start_flock(self, config: FlockConfig) -> Flock:

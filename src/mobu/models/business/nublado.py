@@ -118,7 +118,14 @@ class NubladoBusinessOptions(BusinessOptions):
     working_directory: str | None = Field(
         None, description="Directory the kernel changes to after the session opens"
     )
-    kernel_name: str = Field("python3", description="Kernel spec of the sessions")
+    kernel_name: str = Field(
+        "python3", description="Kernel spec of the sessions (nublado flavour: default lsst)"
+    )
+    hub_flavour: Literal["jupyterhub", "nublado"] | None = Field(
+        None,
+        description="Hub client: jupyterhub (hub API tokens) or nublado (rubin-nublado-client);"
+        " default nublado with Repertoire discovery, else jupyterhub",
+    )
     websocket_protocol: Literal["auto", "v1", "legacy"] = Field(
         "auto", description="Kernel websocket framing: v1 binary, legacy JSON, or server's choice"
     )

@@ -23,7 +23,8 @@ from mobu.events import Events
 from mobu.models.business.nublado import NubladoBusinessData, NubladoBusinessOptions
 from mobu.models.user import AuthenticatedUser
 from mobu.services.business.base import Business
-from mobu.services.business.labsession import LabSessionHelper, NubladoError
+from mobu.services.business.flavour import NubladoFlavourHelper, lab_helper
+from mobu.services.business.labsession import NubladoError
 from mobu.storage.jupyter import ExecutionResult, LabClient, LabSession, PhaseTimings
 
 __all__ = ["NubladoBusiness"]
@@ -56,7 +57,8 @@ class NubladoBusiness(Business[T], Generic[T]):
         super().__init__(options=options, user=user, events=events, logger=logger, flock=flock)
         self.http_client = http_client
         self.discovery = discovery
-        self.lab = LabSessionHelper(self, options=options, http_client=http_client)
+        self.lab = lab_helper(self, options=options, http_client=http_client, discovery=discovery)
+        self._connected: tuple[str, str] | None = None
 
     @property
     def timings(self) -> PhaseTimings:
@@ -82,15 +84,23 @@ class NubladoBusiness(Business[T], Generic[T]):
                 f"{self.name} needs a token for {self.user.username}: configure identity",
                 phase="startup",
             )
-        self.lab.connect(self.discovery.service_url("hub"), self.user.token)
+        self._connect()
         if self.options.jitter > timedelta(0):
             delay = random.uniform(0, self.options.jitter.total_seconds())  # noqa: S311
             if not await self.pause(timedelta(seconds=delay)):
                 return
         await self.lab.delete_existing_lab()
 
+    def _connect(self) -> None:
+        """(Re)connect the hub client when the hub URL (discovery) or the token (renewal) moved."""
+        target = (self.discovery.service_url("hub"), self.user.token or "")
+        if self.lab.hub is None or target != self._connected:
+            self.lab.connect(*target)
+            self._connected = target
+
     @override
     async def execute(self) -> None:
+        self._connect()
         if self.options.delete_lab or await self.lab.lab_stopped():
             self.lab.image = None
             if not await self.lab.spawn_lab():
@@ -121,6 +131,8 @@ class NubladoBusiness(Business[T], Generic[T]):
         if self.lab.lab_may_run:
             # After a failure without shutdown (no restart), do not leave the lab running.
             await self.lab.stop_lab(failure="Unable to delete lab at close")
+        if isinstance(self.lab, NubladoFlavourHelper):
+            await self.lab.aclose()
 
     @override
     def dump(self) -> NubladoBusinessData:
