@@ -52,6 +52,9 @@ def todays_config(repo: Path) -> dict[str, Any]:
         "pathPrefix": "/mobu",
         "logging": {"profile": "production"},
         "auth": {"trust_header": "X-Auth-Request-User"},
+        # The chart's MOBU_GAFAELFAWR_TOKEN would select the gafaelfawr provider, which cannot
+        # reach Gafaelfawr here: a static identity lets these flocks run (and clone).
+        "identity": {"provider": "static", "default_token": "pod-static-token"},
         "autostart": [
             {
                 "name": "empty",
@@ -104,8 +107,11 @@ async def stop(pod: Pod) -> None:
     assert "All flocks stopped" in pod.server.log
 
 
-def wrote_only_under_tmp(pod: Pod) -> None:
-    """mobu's files were in TMPDIR (its data dir), none of them left; nothing else changed."""
+def wrote_only_under_tmp(pod: Pod, *, cloned: bool = True) -> None:
+    """mobu's files were in TMPDIR (its data dir), none of them left; nothing else changed.
+
+    ``cloned``: a notebook flock ran, so its clone directory was made (and emptied).
+    """
     assert "Read-only file system" not in pod.server.log
     assert "Permission denied" not in pod.server.log
     data = pod.data_dir()
@@ -113,7 +119,7 @@ def wrote_only_under_tmp(pod: Pod) -> None:
     history = {p.name for p in data.glob("history.sqlite3*")}  # kept on purpose (docs/history.md)
     purposes = {p.name for p in data.iterdir()} - history
     assert "history.sqlite3" in history
-    assert "repos" in purposes
+    assert ("repos" in purposes) is cloned, purposes
     assert purposes <= {"logs", "repos", "work", "cache", "config"}, purposes
     for purpose in purposes - {"cache", "config"}:
         assert list((data / purpose).iterdir()) == [], f"{purpose} left behind"
@@ -180,4 +186,5 @@ async def test_reference_example_deployment(tmp_path: Path) -> None:
             assert (await client.get(f"{pod.base_url}/")).status_code == 200
             await autostarted(pod, client, ["firefighter", "tap"])
         await stop(pod)
-    wrote_only_under_tmp(pod)
+    assert "Cannot mint a Gafaelfawr token" in pod.server.log, "the chart's identity, unreachable"
+    wrote_only_under_tmp(pod, cloned=False)
