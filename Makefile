@@ -34,7 +34,7 @@ services: install
 	done
 
 test: install services
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

@@ -125,11 +125,7 @@ class ProcessContext:
             config, http=clients.http_client, logger=logger, discovery=self.discovery,
             reporters=self.reporters,
         )  # fmt: skip
-        self.log_directory = (
-            MonkeyLogDirectory(self.data_dirs.path("logs"), max_bytes=config.monkey_log_max_bytes)
-            if config.log_monkeys_to_file
-            else None
-        )
+        self.log_directory = self._log_directory(config)
         self.builder = MonkeyBuilder(
             registry=self.registry,
             services=self.services,
@@ -152,6 +148,13 @@ class ProcessContext:
         self.observability = self._observability(config, logger)
         self.history = self._history(config, logger)
         self._life = _Lifecycle()
+
+    def _log_directory(self, config: Config) -> MonkeyLogDirectory | None:
+        """Where monkeys log (under the data directory), unless they log to the main log."""
+        if not config.log_monkeys_to_file:
+            return None
+        logs = self.data_dirs.path("logs")
+        return MonkeyLogDirectory(logs, max_bytes=config.monkey_log_max_bytes)
 
     def _github(self, config: Config, logger: FilteringBoundLogger) -> GitHubApps:
         """The GitHub refresh and CI apps, when configured."""
