@@ -20,7 +20,7 @@ import structlog
 from safir.logging import Profile, add_log_severity, configure_uvicorn_logging
 from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 
-from mobu.config import LoggingConfig
+from mobu.serviceconfig import LoggingConfig
 from mobu.redaction import redact_text, redact_value
 
 __all__ = ["configure_logging", "get_logger", "redact_event", "redacting_logger"]

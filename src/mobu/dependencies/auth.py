@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mobu.config import AuthConfig
+from mobu.serviceconfig import AuthConfig
 from mobu.models.errors import error_detail
 
 __all__ = ["ANONYMOUS", "OPEN_PATHS", "AnonymousRoute", "AuthMiddleware", "anonymous_routes"]
