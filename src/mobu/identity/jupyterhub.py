@@ -94,9 +94,19 @@ class JupyterHubIdentity:
             self._minted.setdefault(user.username, []).append(minted.id)
         return authenticated(user, scopes, minted.token)
 
+    async def release(self, users: list[AuthenticatedUser]) -> None:
+        """Revoke the tokens of ``users`` (their monkeys stopped), best effort."""
+        names = {u.username for u in users}
+        minted = {n: ids for n, ids in self._minted.items() if n in names}
+        self._minted = {n: ids for n, ids in self._minted.items() if n not in names}
+        await self._revoke(minted)
+
     async def aclose(self) -> None:
-        """Revoke the tokens minted by this provider (best effort)."""
+        """Revoke the tokens minted by this provider that are left (best effort)."""
         minted, self._minted = self._minted, {}
+        await self._revoke(minted)
+
+    async def _revoke(self, minted: dict[str, list[str]]) -> None:
         for username, ids in minted.items():
             for token_id in ids:
                 try:
