@@ -1,8 +1,8 @@
 """Real Jupyter servers for the Jupyter tests: a bare jupyter server and a JupyterHub.
 
-Both are session-scoped; the hub tests are skipped (with the reason) when npm's
-configurable-http-proxy is not installed. At the end of the session every process the servers
-started must be gone.
+Both are session-scoped; the hub and the leak check are :mod:`tests.support.hubs`'s (shared with
+tests/rsp): the hub tests are skipped (with the reason) when npm's configurable-http-proxy is not
+installed, and at the end of the session every process the servers started must be gone.
 """
 
 from __future__ import annotations
@@ -12,23 +12,31 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
-from mobu.platform.hub import LocalHub, LocalJupyterServer, find_configurable_http_proxy
+from mobu.platform.hub import LocalHub, LocalJupyterServer
 from mobu.storage.jupyter import HubClient, LabClient
-
-CHP = find_configurable_http_proxy()
-needs_hub = pytest.mark.skipif(
-    CHP is None,
-    reason="npm configurable-http-proxy not installed (run scripts/install/jupyter.sh)",
+from tests.support.hubs import (
+    CHP,
+    hub,
+    needs_hub,
+    no_leaked_processes,
+    remember_processes,
 )
 
-_started: list[psutil.Process] = []
-
-
-def _remember(processes: list[psutil.Process]) -> None:
-    _started.extend(p for p in processes if p.pid not in {q.pid for q in _started})
+__all__ = [
+    "CHP",
+    "admin",
+    "commit_file",
+    "http",
+    "hub",
+    "jupyter_server",
+    "lab",
+    "make_git_repo",
+    "needs_hub",
+    "no_leaked_processes",
+    "remember_processes",
+]
 
 
 @pytest.fixture(scope="session")
@@ -39,45 +47,10 @@ def jupyter_server() -> Iterator[LocalJupyterServer]:
     try:
         yield server
     finally:
-        _remember(server.processes())
+        remember_processes(server.processes())
         killed = server.stop()
         server.cleanup()
         assert killed == [], f"jupyter server left processes that had to be killed: {killed}"
-
-
-@pytest.fixture(scope="session")
-def hub() -> Iterator[LocalHub]:
-    """A JupyterHub with an admin service token; every user server is stopped at the end."""
-    if CHP is None:
-        pytest.skip("npm configurable-http-proxy not installed (run scripts/install/jupyter.sh)")
-    local = LocalHub(chp=CHP)
-    local.start()
-    try:
-        yield local
-    finally:
-        _remember(local.processes())
-        local.stop()
-        local.cleanup()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_leaked_processes() -> Iterator[None]:
-    """After the whole session, no lab, kernel, hub or proxy process we started is alive."""
-    yield
-    alive = [p for p in _started if _alive(p)]
-    assert alive == [], f"leaked processes: {[(p.pid, p.name()) for p in alive]}"
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def remember_processes(processes: list[psutil.Process]) -> None:
-    """Add processes to the end-of-session leak check."""
-    _remember(processes)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from mobu.identity import (
     JupyterHubIdentityConfig,
     StaticIdentity,
     StaticIdentityConfig,
+    release_users,
 )
 from mobu.models.user import User
 from mobu.platform.hub import LocalHub
@@ -108,3 +109,20 @@ async def test_identity_errors(hub: LocalHub, http: httpx.AsyncClient) -> None:
     assert a.token == "ta"
     with pytest.raises(IdentityError, match="bot-mobu-b"):
         await static.authenticate([User(username="bot-mobu-b")], [])
+
+
+async def test_release_revokes_only_the_released_tokens(
+    hub: LocalHub, http: httpx.AsyncClient
+) -> None:
+    """Releasing a stopped monkey's user revokes its token, not a newer one of the same user."""
+    identity = _identity(hub, http)
+    try:
+        [old] = await identity.authenticate([User(username="bot-mobu-rel")], [])
+        [new] = await identity.authenticate([User(username="bot-mobu-rel")], [])
+        await release_users(identity, [old])
+        with pytest.raises(JupyterWebError) as info:
+            await HubClient(hub.url, old.token, http=http).get_user("bot-mobu-rel")
+        assert info.value.status == 403
+        assert await HubClient(hub.url, new.token, http=http).get_user("bot-mobu-rel")
+    finally:
+        await identity.aclose()

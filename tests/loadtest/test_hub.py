@@ -6,21 +6,36 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import psutil
+import pytest
 
-from mobu.events import EventBase
+from mobu.events import EventBase, Events
 from mobu.loadtest import LoadTestPlan, run_on
 from mobu.loadtest.target import EmbeddedTarget
 from mobu.models.monkey import MonkeyState
 from mobu.platform.hub import LocalHub
-from tests.jupyter.support import FAST, running, start
+from tests.jupyter.support import FAST, FailureCollector, running, start
 from tests.loadtest.support import QUIET
 
 SPAWN_WAIT = 900.0
 """Generous bound for 20 labs to spawn and run code on a shared 2-core machine."""
 
+pytestmark = pytest.mark.timeout(SPAWN_WAIT + 300)
+"""The conditions' own bound (above) is what a hang reaches first, not pytest's default."""
+
 LOOP = {**FAST, "code": "print(1+1)", "max_executions": 100_000, "error_idle_time": 1}
-PATIENT = {**LOOP, "spawn_timeout": 600, "jupyter_timeout": 300}
-"""20 labs at once on a loaded machine: no spawn or hub call may time out as a failure."""
+PATIENT = {
+    **FAST,
+    "code": "print(1+1)",
+    "max_executions": 1,
+    "delete_lab": False,
+    "idle_time": "1h",
+    "spawn_timeout": 600,
+    "jupyter_timeout": 300,
+}
+"""20 labs at once on a loaded machine: each runs its code once and then idles with its lab up
+(20 kernels running code back to back would starve the labs still spawning, and the event
+list the test waits on would grow without end); no spawn or hub call may time out."""
 
 
 async def _running_servers(hub: LocalHub, prefix: str) -> list[str]:
@@ -39,6 +54,43 @@ async def _running_servers(hub: LocalHub, prefix: str) -> list[str]:
 def _executed(published: list[EventBase]) -> set[str]:
     """Users whose code ran successfully at least once."""
     return {str(e.__dict__.get("username")) for e in published if e.__dict__.get("success")}
+
+
+async def _until_all_executed(events: Events, failures: FailureCollector, count: int) -> None:
+    """Wait (bounded) until ``count`` users ran code; a failure report ends the wait at once."""
+    recorder = events.recorder
+    assert recorder is not None
+    name = "nublado_python_execution"
+    async with asyncio.timeout(SPAWN_WAIT):
+        while len(_executed(recorder.published(name))) < count:
+            assert failures.reports == [], [str(r.error) for r in failures.reports]
+            event = asyncio.ensure_future(recorder.wait_for(name, recorder.count(name) + 1))
+            failure = asyncio.ensure_future(failures.wait_for(len(failures.reports) + 1))
+            done, pending = await asyncio.wait({event, failure}, return_when="FIRST_COMPLETED")
+            for task in pending:
+                task.cancel()
+            if failure in done and isinstance(failure.exception(), TimeoutError):
+                continue  # the collector's own bound on one wait: look again
+    assert failures.reports == [], [str(r.error) for r in failures.reports]
+
+
+async def _until_processes_exit(hub: LocalHub) -> None:
+    """Wait (bounded) until every lab and kernel process exits.
+
+    The hub reports a server gone once its lab process ended; the lab's kernels may still be
+    shutting down then, so their exits are waited for, not assumed.
+    """
+    _gone, alive = await asyncio.to_thread(psutil.wait_procs, hub.user_processes(), SPAWN_WAIT)
+    assert alive == []
+    assert hub.user_processes() == []
+
+
+def _cwd(process: psutil.Process) -> str:
+    """The process's working directory ("" once it has exited: it may, between two looks)."""
+    try:
+        return process.cwd()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return ""
 
 
 async def _until_stopped(hub: LocalHub, prefix: str, expected: set[str]) -> None:
@@ -85,7 +137,7 @@ async def test_capacity_search_finds_the_hub_limit(limited_hub: LocalHub) -> Non
     assert [s.count for s in capacity.steps][:4] == [1, 2, 4, 8]
     assert any("429" in error for error in result.errors), result.errors
     await _until_stopped(limited_hub, "bot-mobu-knee", set())
-    assert limited_hub.user_processes() == []
+    await _until_processes_exit(limited_hub)
 
 
 async def test_ramping_20_to_5_stops_exactly_15(open_hub: LocalHub) -> None:
@@ -98,13 +150,7 @@ async def test_ramping_20_to_5_stops_exactly_15(open_hub: LocalHub) -> None:
             user_spec={"username_prefix": "bot-mobu-ramp"},
             business={"type": "NubladoPythonLoop", "options": PATIENT},
         )
-        recorder = events.recorder
-        assert recorder is not None
-        async with asyncio.timeout(SPAWN_WAIT):
-            while len(_executed(recorder.published("nublado_python_execution"))) < 20:
-                await recorder.wait_for(
-                    "nublado_python_execution", recorder.count("nublado_python_execution") + 1
-                )
+        await _until_all_executed(events, failures, 20)
         monkeys = flock.monkeys
         assert len(await _running_servers(open_hub, "bot-mobu-ramp")) == 20
         await context.manager.resize_flock("ramp", 5)
@@ -115,11 +161,14 @@ async def test_ramping_20_to_5_stops_exactly_15(open_hub: LocalHub) -> None:
         assert all(m.state == MonkeyState.RUNNING for m in kept)
         removed_names = {m.name for m in removed}
         await _until_stopped(open_hub, "bot-mobu-ramp", {m.name for m in kept})
-        assert not any(
-            any(f"/homes/{name}" in p.cwd() for name in removed_names)
+        removed_labs = [  # the removed labs' kernels may still be exiting: waited for
+            p
             for p in open_hub.user_processes()
-        )
+            if any(f"/homes/{name}/" in _cwd(p) + "/" for name in removed_names)
+        ]
+        _gone, alive = await asyncio.to_thread(psutil.wait_procs, removed_labs, SPAWN_WAIT)
+        assert alive == []
         assert failures.reports == []
         await context.manager.stop_flock("ramp")
     await _until_stopped(open_hub, "bot-mobu-ramp", set())
-    assert open_hub.user_processes() == []
+    await _until_processes_exit(open_hub)

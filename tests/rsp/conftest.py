@@ -1,7 +1,10 @@
 """The local RSP platform for these tests: the real hub, the token service and Repertoire.
 
-The hub is session-scoped (as in tests/jupyter); the Gafaelfawr-compatible token service and
-the Repertoire document are started per test, in the test's event loop, on free ports.
+Two session-scoped hubs: the vanilla one of tests/jupyter (:mod:`tests.support.hubs`) for the
+``jupyterhub`` flavour, and the Nublado-shaped HTTPS one (:class:`~mobu.platform.rsp.RspHub`) for
+the ``nublado`` flavour. The Gafaelfawr-compatible token service and the Repertoire document
+are started per test, in the test's event loop, on free ports (``platform``: in front of the
+vanilla hub; ``rsp``: in front of the HTTPS one).
 """
 
 from __future__ import annotations
@@ -20,24 +23,26 @@ from mobu.factory import ProcessContext
 from mobu.platform.gafaelfawr import RunningGafaelfawr, run_gafaelfawr
 from mobu.platform.hub import LocalHub
 from mobu.platform.repertoire import RunningRepertoire, discovery_document, run_repertoire
+from mobu.platform.rsp import RspHub
 from mobu.registry import BusinessRegistry
-from tests.jupyter.conftest import CHP, remember_processes
 from tests.jupyter.support import FailureCollector
+from tests.support.hubs import hub, no_leaked_processes, require_chp, serve_hub
+
+__all__ = [
+    "Platform",
+    "hub",
+    "no_leaked_processes",
+    "nublado_hub",
+    "platform",
+    "rsp",
+    "rsp_context",
+]
 
 
 @pytest.fixture(scope="session")
-def rsp_hub() -> Iterator[LocalHub]:
-    """A JupyterHub whose tokens the token service mints."""
-    if CHP is None:
-        pytest.skip("npm configurable-http-proxy not installed (run scripts/install/jupyter.sh)")
-    local = LocalHub(chp=CHP)
-    local.start()
-    try:
-        yield local
-    finally:
-        remember_processes(local.processes())
-        local.stop()
-        local.cleanup()
+def nublado_hub() -> Iterator[RspHub]:
+    """The HTTPS hub with the Nublado spawn form, bearer login, lab page and lsst kernel."""
+    yield from serve_hub(RspHub(chp=require_chp()))
 
 
 @dataclass(slots=True)
@@ -56,12 +61,25 @@ class Platform:
 
 
 @pytest.fixture
-async def platform(rsp_hub: LocalHub) -> AsyncIterator[Platform]:
+async def platform(hub: LocalHub) -> AsyncIterator[Platform]:
     """Token service in front of the hub, and Repertoire naming both."""
-    async with run_gafaelfawr(rsp_hub.url, rsp_hub.admin_token) as gafaelfawr:
-        document = discovery_document(hub_url=rsp_hub.url, gafaelfawr_url=gafaelfawr.base_url)
+    async with run_gafaelfawr(hub.url, hub.admin_token) as gafaelfawr:
+        document = discovery_document(hub_url=hub.url, gafaelfawr_url=gafaelfawr.base_url)
         async with run_repertoire(document) as repertoire:
-            yield Platform(rsp_hub, gafaelfawr, repertoire)
+            yield Platform(hub, gafaelfawr, repertoire)
+
+
+@pytest.fixture
+async def rsp(nublado_hub: RspHub, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
+    """Token service and Repertoire for the HTTPS hub; clients trust the test CA."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(nublado_hub.ca.ca_path))
+    verify = nublado_hub.ca.ssl_context()
+    async with run_gafaelfawr(
+        nublado_hub.url, nublado_hub.admin_token, hub_verify=verify
+    ) as gafaelfawr:
+        document = discovery_document(hub_url=nublado_hub.url, gafaelfawr_url=gafaelfawr.base_url)
+        async with run_repertoire(document) as repertoire:
+            yield Platform(nublado_hub, gafaelfawr, repertoire)
 
 
 @asynccontextmanager

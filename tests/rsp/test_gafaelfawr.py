@@ -13,9 +13,10 @@ from mobu.events import EventBase
 from mobu.identity import GafaelfawrIdentity
 from mobu.services.business.nubladopythonloop import NubladoPythonExecution
 from mobu.storage.jupyter import HubClient
-from tests.jupyter.conftest import needs_hub
 from tests.jupyter.support import FAST, WAIT, start, wait_events, wait_until
 from tests.rsp.conftest import Platform, rsp_context
+from tests.rsp.support import assert_nothing_left
+from tests.support.hubs import needs_hub
 
 pytestmark = [pytest.mark.jupyter, needs_hub]
 
@@ -27,10 +28,6 @@ def _loop(**options: object) -> dict[str, object]:
     # the Nublado-shaped hub: tests/rsp/test_nublado.py).
     options = {**FAST, "hub_flavour": "jupyterhub", "max_executions": 2, **options}
     return {"type": "NubladoPythonLoop", "options": options}
-
-
-def _leftover_labs(platform: Platform, prefix: str) -> list[int]:
-    return [p.pid for p in platform.hub.user_processes() if f"/homes/{prefix}" in p.cwd()]
 
 
 async def test_flock_tokens_minted_through_gafaelfawr(platform: Platform) -> None:
@@ -72,7 +69,9 @@ async def test_flock_tokens_minted_through_gafaelfawr(platform: Platform) -> Non
             assert minted.token not in dumped
         await context.manager.stop_flock("gt")
         assert failures.reports == []
-    assert _leftover_labs(platform, "bot-mobu-gt") == []
+        deleted = platform.gafaelfawr.service.deleted
+        assert sorted(m.username for m in deleted) == [f"bot-mobu-gt{i}" for i in (1, 2, 3)]
+    await assert_nothing_left(platform, {f"bot-mobu-gt{i}" for i in (1, 2, 3)})
 
 
 async def test_token_renewed_before_expiry(platform: Platform) -> None:
@@ -107,7 +106,7 @@ async def test_token_renewed_before_expiry(platform: Platform) -> None:
                 await hub.is_stopped("bot-mobu-rn1")
         await context.manager.stop_flock("renew")
         assert failures.reports == []
-    assert _leftover_labs(platform, "bot-mobu-rn") == []
+    await assert_nothing_left(platform, {"bot-mobu-rn1"})
 
 
 async def test_revoked_token_is_a_clear_failure(platform: Platform) -> None:
@@ -171,4 +170,4 @@ async def test_hub_move_in_discovery_is_picked_up(platform: Platform) -> None:
         assert hub.hub_url.startswith(moved.rstrip("/"))
         await context.manager.stop_flock("mv")
         assert failures.reports == []
-    assert _leftover_labs(platform, "bot-mobu-mv") == []
+    await assert_nothing_left(platform, {"bot-mobu-mv1"})

@@ -14,7 +14,12 @@ from rubin.repertoire import DiscoveryClient
 from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts.reporting import FailureReport
-from mobu.identity.base import AnonymousIdentity, IdentityError, IdentityProvider
+from mobu.identity.base import (
+    AnonymousIdentity,
+    IdentityError,
+    IdentityProvider,
+    release_users,
+)
 from mobu.identity.config import (
     GafaelfawrIdentityConfig,
     IdentityConfig,
@@ -37,6 +42,7 @@ __all__ = [
     "StaticIdentity",
     "StaticIdentityConfig",
     "build_identity",
+    "release_users",
 ]
 
 

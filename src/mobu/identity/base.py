@@ -7,7 +7,13 @@ from typing import Protocol
 from mobu.exceptions import MobuError
 from mobu.models.user import AuthenticatedUser, User
 
-__all__ = ["AnonymousIdentity", "IdentityError", "IdentityProvider", "authenticated"]
+__all__ = [
+    "AnonymousIdentity",
+    "IdentityError",
+    "IdentityProvider",
+    "authenticated",
+    "release_users",
+]
 
 
 class IdentityError(MobuError):
@@ -38,6 +44,17 @@ def authenticated(user: User, scopes: list[str], token: str | None) -> Authentic
         scopes=scopes,
         token=token,
     )
+
+
+async def release_users(identity: IdentityProvider, users: list[AuthenticatedUser]) -> None:
+    """Let ``identity`` revoke what it minted for ``users``, whose monkeys stopped.
+
+    Providers that mint credentials (``jupyterhub``, ``gafaelfawr``) have a ``release``
+    coroutine; the others, having nothing to revoke, need none.
+    """
+    release = getattr(identity, "release", None)
+    if release is not None:
+        await release(users)
 
 
 class AnonymousIdentity:

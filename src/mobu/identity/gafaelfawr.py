@@ -11,6 +11,13 @@ Tokens are **renewed before they expire**: the provider keeps a weak reference t
 expires, mints a new one and stores it in that object (businesses read ``user.token`` when they
 connect). A monkey that is gone is forgotten. A renewal that fails is logged and reported as an
 alert (a :class:`~mobu.alerts.reporting.FailureReport`) and retried. Tokens are never logged.
+
+Tokens are **revoked** when their monkeys stop (:meth:`GafaelfawrIdentity.release`): the
+current token and those renewals replaced. ``rubin-gafaelfawr`` has no call for it, so it is
+done with two routes of Gafaelfawr's API, on the same HTTP session and Repertoire client the
+library was given: ``GET /auth/api/v1/token-info`` (with the token: its key; a 401 means the
+token is already dead) and ``DELETE /auth/api/v1/users/{username}/tokens/{key}`` (with the admin
+token). A revocation that fails is logged (never the token); the token then expires on its own.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -28,6 +35,7 @@ from rubin.repertoire import DiscoveryClient, RepertoireError
 from structlog.typing import FilteringBoundLogger
 
 from mobu.alerts.reporting import FailureReport
+from mobu.exceptions import redact
 from mobu.identity.base import IdentityError
 from mobu.identity.config import GafaelfawrIdentityConfig
 from mobu.models.user import AuthenticatedUser, Group, User
@@ -47,6 +55,8 @@ class _Held:
     scopes: list[str]
     expires: datetime
     retry_at: datetime | None = None
+    retired: list[str] = field(default_factory=list)
+    """Tokens a renewal replaced (still valid until they expire; revoked at release)."""
 
 
 class GafaelfawrIdentity:
@@ -81,6 +91,8 @@ class GafaelfawrIdentity:
         self.config = config
         self.logger = logger
         self._admin_token = admin_token
+        self._http = http
+        self._discovery = discovery
         # Never aclose() this client: rubin-gafaelfawr 16.1 closes the pool it was *given*.
         self._client = GafaelfawrClient(http, discovery_client=discovery, timeout=config.timeout)
         self._report = report
@@ -89,6 +101,8 @@ class GafaelfawrIdentity:
         self._renewer: asyncio.Task[None] | None = None
         self.renewals = 0
         """Tokens renewed so far (for status and tests)."""
+        self.revocations = 0
+        """Tokens revoked so far (for status and tests)."""
 
     async def authenticate(self, users: list[User], scopes: list[str]) -> list[AuthenticatedUser]:
         """Mint one service token per user, ``concurrency`` at a time, in bounded batches.
@@ -140,6 +154,7 @@ class GafaelfawrIdentity:
             ) from exc
         authenticated = AuthenticatedUser(
             username=info.username,
+            name=info.name,
             uidnumber=info.uid,
             gidnumber=info.gid if info.gid is not None else info.uid,
             groups=[Group(name=g.name, id=g.id) for g in info.groups],
@@ -199,6 +214,8 @@ class GafaelfawrIdentity:
                     )
                 )
             return
+        if old:
+            held.retired.append(old)
         user.token = renewed.token
         held.expires, held.retry_at = expires, None
         self.renewals += 1
@@ -206,8 +223,57 @@ class GafaelfawrIdentity:
             "Renewed Gafaelfawr token", username=user.username, expires=expires.isoformat()
         )
 
+    # Revocation -----------------------------------------------------------------------------
+
+    async def release(self, users: list[AuthenticatedUser]) -> None:
+        """Revoke the tokens of ``users`` (their monkeys stopped) and stop renewing them."""
+        gone = {id(u) for u in users}
+        released = [h for h in self._held if id(h.user()) in gone]
+        self._held = [h for h in self._held if id(h.user()) not in gone]
+        limit = asyncio.Semaphore(self.config.concurrency)
+
+        async def one(username: str, token: str) -> None:
+            async with limit:
+                await self._revoke(username, token)
+
+        tokens = [(u.username, u.token) for u in users if u.token]
+        tokens += [(h.source.username, t) for h in released for t in h.retired]
+        await asyncio.gather(*(one(name, token) for name, token in tokens))
+
+    async def _revoke(self, username: str, token: str) -> None:
+        try:
+            revoked = await self._delete_token(username, token)
+        except (httpx.HTTPError, RepertoireError, KeyError, ValueError) as exc:
+            error = redact(f"{type(exc).__name__}: {exc}", [token, self._admin_token])
+            self.logger.warning("Cannot revoke Gafaelfawr token", username=username, error=error)
+            return
+        if revoked:
+            self.revocations += 1
+
+    async def _delete_token(self, username: str, token: str) -> bool:
+        """Revoke ``token``: False if it was dead already (or Gafaelfawr is not discovered)."""
+        base = await self._discovery.url_for_internal("gafaelfawr", version="v1")
+        if not base:
+            self.logger.warning("Cannot revoke Gafaelfawr token: Gafaelfawr not discovered")
+            return False
+        base = base.rstrip("/")
+        timeout = self.config.timeout.total_seconds() if self.config.timeout else 30.0
+        bearer = {"Authorization": f"Bearer {token}"}
+        r = await self._http.get(f"{base}/token-info", headers=bearer, timeout=timeout)
+        if r.status_code == 401:
+            return False  # expired or revoked already: nothing left behind
+        r.raise_for_status()
+        key = str(r.json()["token"])
+        admin = {"Authorization": f"Bearer {self._admin_token}"}
+        url = f"{base}/users/{username}/tokens/{key}"
+        r = await self._http.delete(url, headers=admin, timeout=timeout)
+        if r.status_code == 404:
+            return False
+        r.raise_for_status()
+        return True
+
     async def aclose(self) -> None:
-        """Stop renewing (the tokens expire on their own: Gafaelfawr's client cannot revoke)."""
+        """Stop renewing (tokens of monkeys still running at shutdown expire on their own)."""
         renewer, self._renewer = self._renewer, None
         self._held = []
         if renewer is not None:

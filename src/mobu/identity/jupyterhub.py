@@ -53,7 +53,8 @@ class JupyterHubIdentity:
             http=http,
             timeout=config.timeout.total_seconds(),
         )
-        self._minted: dict[str, list[str]] = {}
+        self._minted: dict[str, tuple[str, str]] = {}
+        """Token → (username, hub token id) of each token minted and not yet revoked."""
 
     async def authenticate(self, users: list[User], scopes: list[str]) -> list[AuthenticatedUser]:
         """Create missing users and mint one token each, ``concurrency`` at a time.
@@ -91,17 +92,22 @@ class JupyterHubIdentity:
         if created:
             self.logger.info("Created hub user", username=user.username)
         if minted.id is not None:
-            self._minted.setdefault(user.username, []).append(minted.id)
+            self._minted[minted.token] = (user.username, minted.id)
         return authenticated(user, scopes, minted.token)
 
+    async def release(self, users: list[AuthenticatedUser]) -> None:
+        """Revoke the tokens of ``users`` (their monkeys stopped), best effort."""
+        # By token, not by name: a flock replacing another may run the same users already.
+        await self._revoke([self._minted.pop(u.token) for u in users if u.token in self._minted])
+
     async def aclose(self) -> None:
-        """Revoke the tokens minted by this provider (best effort)."""
-        minted, self._minted = self._minted, {}
-        for username, ids in minted.items():
-            for token_id in ids:
-                try:
-                    await self.hub.revoke_token(username, token_id)
-                except JupyterError as exc:
-                    self.logger.warning(
-                        "Cannot revoke hub token", username=username, error=str(exc)
-                    )
+        """Revoke the tokens minted by this provider that are left (best effort)."""
+        minted, self._minted = list(self._minted.values()), {}
+        await self._revoke(minted)
+
+    async def _revoke(self, minted: list[tuple[str, str]]) -> None:
+        for username, token_id in minted:
+            try:
+                await self.hub.revoke_token(username, token_id)
+            except JupyterError as exc:
+                self.logger.warning("Cannot revoke hub token", username=username, error=str(exc))

@@ -66,6 +66,9 @@ class AuthenticatedUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(..., description="Username")
+    name: str | None = Field(
+        None, description="Full name, when the identity provider knows it (Gafaelfawr does)"
+    )
     uidnumber: int | None = Field(None, description="UID")
     gidnumber: int | None = Field(None, description="Primary GID")
     groups: list[Group] = Field(default_factory=list, description="Groups")

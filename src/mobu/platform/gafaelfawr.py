@@ -12,6 +12,10 @@ It implements the routes of Gafaelfawr's API that ``rubin-gafaelfawr`` calls, un
   only read the user's own model (the hub then refuses the lab).
 - ``GET /user-info`` (the user's token): ``{username, name, uid, gid, groups}``; an unknown,
   revoked or expired token is a 401.
+- ``GET /token-info`` (the token itself): ``{token: <key>, username, token_type, scopes,
+  created, expires}`` (the key is the token's public identifier); 401 as above.
+- ``DELETE /users/{username}/tokens/{key}`` (admin token, or a valid token of that user): revokes
+  the token here *and deletes its hub token*, 204; an unknown key of that user is a 404.
 
 Only Gafaelfawr's internals are replaced. Every token minted is recorded
 (:attr:`GafaelfawrStandIn.minted`, without the token itself in its repr) for tests;
@@ -56,6 +60,9 @@ class MintedToken:
     groups: list[dict[str, Any]]
     hub_token_id: str
     token: str = field(repr=False)
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    """The token's public identifier (Gafaelfawr's token key)."""
+    created: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
     revoked: bool = False
 
     @property
@@ -84,6 +91,8 @@ class GafaelfawrStandIn:
         self.minted: list[MintedToken] = []
         self.requests: list[dict[str, Any]] = []
         """Every token-creation request body, as received (for assertions)."""
+        self.deleted: list[MintedToken] = []
+        """Tokens revoked through ``DELETE .../tokens/{key}`` (for assertions)."""
         self._hub = httpx.AsyncClient(
             base_url=self.hub_url + "hub/api/",
             headers={"Authorization": f"token {hub_admin_token}"},
@@ -97,6 +106,8 @@ class GafaelfawrStandIn:
         app = web.Application()
         app.router.add_post(f"{API}/tokens", self.create_token)
         app.router.add_get(f"{API}/user-info", self.user_info)
+        app.router.add_get(f"{API}/token-info", self.token_info)
+        app.router.add_delete(f"{API}/users/{{username}}/tokens/{{key}}", self.delete_token)
         return app
 
     def tokens_of(self, username: str) -> list[MintedToken]:
@@ -157,6 +168,45 @@ class GafaelfawrStandIn:
             }
         )
 
+    async def token_info(self, request: web.Request) -> web.Response:
+        """``GET /auth/api/v1/token-info``: the bearer token's key and metadata."""
+        token = _bearer(request)
+        found = next((m for m in self.minted if m.token == token), None)
+        if found is None or not found.valid:
+            return _error(401, "invalid_token", "Token is not valid")
+        expires = int(found.expires.timestamp()) if found.expires else None
+        return web.json_response(
+            {
+                "token": found.key,
+                "username": found.username,
+                "token_type": "service",
+                "scopes": found.scopes,
+                "created": int(found.created.timestamp()),
+                "expires": expires,
+            }
+        )
+
+    async def delete_token(self, request: web.Request) -> web.Response:
+        """``DELETE /auth/api/v1/users/{username}/tokens/{key}``: revoke one token."""
+        username, key = request.match_info["username"], request.match_info["key"]
+        bearer = _bearer(request)
+        own = any(m.token == bearer and m.valid and m.username == username for m in self.minted)
+        if bearer != self.admin_token and not own:
+            return _error(403, "permission_denied", "Token does not have admin:token scope")
+        found = next((m for m in self.minted if m.username == username and m.key == key), None)
+        if found is None or found.revoked:
+            return _error(404, "not_found", "Token not found")
+        try:
+            await self.revoke(found)
+        except RuntimeError as exc:
+            return _error(502, "hub_error", str(exc))
+        self.deleted.append(found)
+        return web.Response(status=204)
+
+    def live_tokens(self, prefix: str = "") -> list[MintedToken]:
+        """Tokens of users starting with ``prefix`` that are neither revoked nor expired."""
+        return [m for m in self.minted if m.username.startswith(prefix) and m.valid]
+
     async def revoke(self, minted: MintedToken) -> None:
         """Revoke ``minted`` here and on the hub (as an operator deleting it would)."""
         minted.revoked = True
@@ -165,7 +215,7 @@ class GafaelfawrStandIn:
             raise RuntimeError(f"hub answered {r.status_code} revoking a token")
 
     async def hub_tokens(self, username: str) -> list[dict[str, Any]]:
-        """The hub's (unexpired) tokens of ``username`` (for leak assertions)."""
+        """The hub's tokens of ``username`` (for leak assertions)."""
         r = await self._hub.get(f"users/{username}/tokens")
         if r.status_code == 404:
             return []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from rubin.repertoire import Discovery
@@ -26,12 +27,15 @@ def discovery_document(
     datasets: dict[str, dict[str, str]] | None = None,
     applications: list[str] | None = None,
     environment_name: str = "local-rsp",
+    muster_url: str | None = None,
 ) -> Discovery:
     """A discovery document: ``gafaelfawr_url`` is the API base (``.../auth/api``)."""
-    internal = {}
+    internal: dict[str, Any] = {}
     if gafaelfawr_url is not None:
         base = gafaelfawr_url.rstrip("/")
         internal["gafaelfawr"] = {"url": base, "versions": {"v1": {"url": f"{base}/v1"}}}
+    if muster_url is not None:
+        internal["muster"] = {"url": muster_url}
     data = {
         "applications": applications if applications is not None else ["nublado", "tap", "sia"],
         "environment_name": environment_name,

@@ -12,6 +12,10 @@ its hub where that can be done here, so that ``rubin-nublado-client`` drives it 
 - bearer tokens on browser routes and XSRF checks on (JupyterHub's own);
 - a ``/user/<name>/lab`` page (a small server extension: JupyterLab's UI is not installed) and
   an ``lsst`` kernel spec (ipykernel), as RSP images have.
+
+For stop tests, two kinds of user hang on purpose: a user whose name contains ``hangspawn``
+never finishes spawning (until the hub is asked to stop the lab, which cancels the spawn), and
+one whose name contains ``hanglab`` gets a lab page that never answers.
 """
 
 from __future__ import annotations
@@ -88,11 +92,14 @@ def _options_from_form(form):
 
 c.Spawner.options_from_form = _options_from_form
 
-def _pre_spawn(spawner):
+async def _pre_spawn(spawner):
     options = spawner.user_options or {}
     image = options.get("image", "local/sciplat-lab:recommended")
     spawner.environment["JUPYTER_IMAGE_SPEC"] = image
     spawner.environment["IMAGE_DESCRIPTION"] = f"Local {image} ({options.get('size', 'Large')})"
+    if "hangspawn" in spawner.user.name:  # a lab whose spawn never ends (stop tests)
+        import asyncio
+        await asyncio.Event().wait()
 
 c.Spawner.pre_spawn_hook = _pre_spawn
 

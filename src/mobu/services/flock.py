@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from structlog.typing import FilteringBoundLogger
 
 from mobu.exceptions import MonkeyNotFoundError
-from mobu.identity import IdentityProvider
+from mobu.identity import IdentityProvider, release_users
 from mobu.models.business.base import BusinessOptions
 from mobu.models.flock import FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyState
@@ -164,6 +164,7 @@ class Flock:
                 if monkey.log is not None:
                     monkey.log.delete()
                 self._monkeys.pop(name, None)
+            await release_users(self._identity, [m.business.user for m in removed.values()])
         if new:
             authenticated = await self._identity.authenticate(new, config.scopes)
             if self._stop_task is not None:
@@ -223,6 +224,7 @@ class Flock:
         for monkey in self._monkeys.values():
             if monkey.log is not None:
                 monkey.log.delete()
+        await release_users(self._identity, [m.business.user for m in self._monkeys.values()])
         self._logger.info("Flock stopped")
 
     def signal_refresh(self) -> None:

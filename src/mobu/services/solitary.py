@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mobu.identity import IdentityProvider
+from mobu.identity import IdentityProvider, release_users
 from mobu.models.solitary import SolitaryConfig, SolitaryResult
 from mobu.services.builder import MonkeyBuilder
 
@@ -45,6 +45,7 @@ async def run_solitary(
         await monkey.stop()
         error = f"Timed out after {config.timeout.total_seconds():g}s"
         monkey.logger.error("Solitary run timed out", timeout=config.timeout.total_seconds())
+    await release_users(identity, [user])
     log = monkey.log.text() if monkey.log is not None else ""
     if monkey.log is not None:
         monkey.log.delete()

@@ -19,7 +19,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,14 +78,14 @@ class MusterServer:
     Parameters
     ----------
     users
-        Token → identity.
+        Token → identity (any mapping: a test may resolve tokens as an ingress would).
     broken
         Rules to break (keys of :data:`RULES`).
     quota_window
         Seconds for which one quota request uses up the user's quota of 1.
     """
 
-    users: dict[str, MusterIdentity]
+    users: Mapping[str, MusterIdentity]
     broken: frozenset[str] = frozenset()
     quota_window: float = 60.0
     _quota: dict[str, float] = field(default_factory=dict, repr=False)
@@ -213,7 +213,7 @@ class RunningMuster:
 
 @asynccontextmanager
 async def run_muster_server(
-    users: dict[str, MusterIdentity],
+    users: Mapping[str, MusterIdentity],
     broken: Iterable[str] = (),
     *,
     quota_window: float = 60.0,

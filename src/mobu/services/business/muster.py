@@ -207,6 +207,8 @@ class Muster(Business[MusterOptions]):
         """The identity fields the monkey knows (those its identity provider resolved)."""
         user = self.user
         expected: dict[str, Any] = {"username": user.username}
+        if user.name is not None:  # Gafaelfawr's user info (what the reference compares)
+            expected["name"] = user.name
         if user.uidnumber is not None:
             expected["uid"] = user.uidnumber
         if user.gidnumber is not None:
