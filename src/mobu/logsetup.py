@@ -20,8 +20,8 @@ import structlog
 from safir.logging import Profile, add_log_severity, configure_uvicorn_logging
 from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
 
-from mobu.serviceconfig import LoggingConfig
 from mobu.redaction import redact_text, redact_value
+from mobu.serviceconfig import LoggingConfig
 
 __all__ = ["configure_logging", "get_logger", "redact_event", "redacting_logger"]
 

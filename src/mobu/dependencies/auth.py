@@ -20,8 +20,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mobu.serviceconfig import AuthConfig
 from mobu.models.errors import error_detail
+from mobu.serviceconfig import AuthConfig
 
 __all__ = ["ANONYMOUS", "OPEN_PATHS", "AnonymousRoute", "AuthMiddleware", "anonymous_routes"]
 
