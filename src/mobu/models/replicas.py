@@ -39,6 +39,9 @@ class ReplicaFlockRow(BaseModel):
     status: Literal["reporting", "missing"] = Field(..., description="Whether it reports")
     last_seen: datetime | None = Field(None, description="Its last heartbeat")
     expected_monkeys: int = Field(..., description="Monkeys of its share of the flock")
+    generation: int | None = Field(
+        None, description="Generation of the desired flock it runs (bumped by every PUT)"
+    )
     summary: FlockSummary | None = Field(None, description="Its last reported summary")
 
 

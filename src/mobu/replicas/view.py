@@ -149,6 +149,7 @@ def rows(
                 status="reporting" if report.fresh else "missing",
                 last_seen=report.last_seen,
                 expected_monkeys=expected_share(spec, len(reports), report.replica),
+                generation=None if part is None else part.get("generation"),
                 summary=summary,
             )
         )
