@@ -27,7 +27,7 @@ WAIT = 120.0
 LOCAL = {LOCAL_HEADER: "1"}
 """Headers asking a replica for its own part only."""
 
-REPLICAS = {"heartbeat_interval": 0.25, "stale_after": 5, "resync_interval": 2}
+REPLICAS = {"heartbeat_interval": 0.25, "stale_after": 8, "resync_interval": 2}
 """Small heartbeat and staleness window (configuration, not a test threshold)."""
 
 
