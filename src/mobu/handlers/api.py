@@ -64,7 +64,7 @@ async def get_summary(context: ProcessContext = Depends(context_dependency)) -> 
     group = context.replicas  # a replica group: every replica's flocks, merged
     flocks = manager.summarize_flocks() if group is None else await group.summaries()
     summary = Summary(flocks=flocks, autostart_failures=failures, ci_manager=ci)
-    return pretty(summary, serialize_as_any=True)
+    return pretty(summary, serialize_as_any=group is not None)
 
 
 @router.post(
