@@ -32,7 +32,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, Target, cpu_seconds, fmt, machine, median, save, table
+from _common import VENV_BIN, Target, cpu_seconds, fmt, machine, median, save, table
 
 from mobu.platform.postgres import run_postgres
 
@@ -40,20 +40,33 @@ WARMUP = 2.0
 """Seconds of traffic before the window opens."""
 
 
-async def _serve(config: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def _serve(
+    config: Path, started: list[asyncio.subprocess.Process], drains: list[asyncio.Task[None]]
+) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        PYTHON, "-m", "mobu.cli", "serve", "--config", str(config), "--port", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        str(VENV_BIN / "mobu"), "serve", "--config", str(config), "--port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
+    started.append(process)
     assert process.stdout is not None
+    output: list[str] = []
     async with asyncio.timeout(120):
         while True:
             line = (await process.stdout.readline()).decode()
             if not line:
-                raise RuntimeError("mobu serve exited before listening")
+                raise RuntimeError("mobu serve exited before listening: " + "".join(output)[-2000:])
+            output.append(line)
             if "listening on" in line:
+                drains.append(asyncio.create_task(_drain(process)))
                 return process, line.split("listening on", 1)[1].strip()
+
+
+async def _drain(process: asyncio.subprocess.Process) -> None:
+    """Read the server's output until it exits (a full pipe would block its logging)."""
+    assert process.stdout is not None
+    while await process.stdout.read(65536):
+        pass
 
 
 def _config(root: Path, index: int, count: int, store: str, shared: bool, beat: float) -> Path:
@@ -95,8 +108,10 @@ async def run_one(
     with tempfile.TemporaryDirectory(prefix="mobu-bench-replicas-") as tmp:
         root = Path(tmp)
         configs = [_config(root, i, count, store, shared, beat) for i in range(count)]
-        servers = await asyncio.gather(*(_serve(c) for c in configs))
+        started: list[asyncio.subprocess.Process] = []
+        drains: list[asyncio.Task[None]] = []
         try:
+            servers = await asyncio.gather(*(_serve(c, started, drains) for c in configs))
             async with httpx.AsyncClient(timeout=120) as client:
                 targets = [servers[0][1]] if shared else [url for _, url in servers]
                 for url in targets:
@@ -113,11 +128,12 @@ async def run_one(
                 if shared:
                     await client.delete(f"{servers[0][1]}/flocks/load")
         finally:
-            for process, _ in servers:
+            for process in started:
                 if process.returncode is None:
                     process.terminate()
-            for process, _ in servers:
+            for process in started:
                 await process.wait()
+            await asyncio.gather(*drains)
     elapsed = t1 - t0
     rate = (served1 - served0) / elapsed
     cores = (cpu1 - cpu0) / elapsed
