@@ -85,6 +85,7 @@ class ReplicaGroup:
         self._lock = asyncio.Lock()
         self._autostart: list[FlockConfig] | None = None
         self._down: set[str] = set()
+        self._migrated = False
 
     # Lifecycle ----------------------------------------------------------------------------------
 
@@ -188,7 +189,9 @@ class ReplicaGroup:
     async def _sync(self) -> None:
         """Write a pending autostart, then reconcile; a store that is down is logged once."""
         try:
-            await self.state.open()
+            if not self._migrated:
+                await self.state.open()
+                self._migrated = True
             if self._autostart is not None:
                 written = await self.state.autostart(self._autostart)
                 if written:
