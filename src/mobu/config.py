@@ -33,6 +33,7 @@ from mobu.models.flock import FlockConfig
 from mobu.models.timedelta import HumanTimedelta
 from mobu.paths import default_data_dir
 from mobu.registry import BusinessRegistry
+from mobu.replicas.config import ReplicasConfig
 from mobu.serviceconfig import AuthConfig, ConfigError, LevelName, LoggingConfig, LogProfile
 from mobu.sinks.config import EventsConfig
 from mobu.yamlload import YamlLoadError, load_yaml_file
@@ -106,6 +107,7 @@ class Config(BaseSettings):
     history: HistoryConfig = Field(
         default_factory=HistoryConfig, description="History store (results over time, failures)"
     )
+    replicas: ReplicasConfig = Field(default_factory=ReplicasConfig, description="Replica group")
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description=(

@@ -25,6 +25,9 @@ from mobu.identity import (
 from mobu.observability import Observability
 from mobu.paths import DataDirs
 from mobu.registry import BusinessRegistry
+from mobu.replicas.group import ReplicaGroup
+from mobu.replicas.merged import GroupView
+from mobu.replicas.store import SharedState
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.business.querysets import QuerySetLocator
 from mobu.services.manager import FlockManager
@@ -147,6 +150,7 @@ class ProcessContext:
         self.github = self._github(config, logger)
         self.observability = self._observability(config, logger)
         self.history = self._history(config, logger)
+        self.replicas = self._replicas(config, logger)
         self._life = _Lifecycle()
 
     def _log_directory(self, config: Config) -> MonkeyLogDirectory | None:
@@ -199,6 +203,34 @@ class ProcessContext:
             self.observability.metrics.registry.register(history)
         return history
 
+    def _replicas(self, config: Config, logger: FilteringBoundLogger) -> GroupView | None:
+        """The replica group, when replicas share a PostgreSQL store (else None: on its own)."""
+        history = config.history
+        if config.replica_count < 2 or not config.replicas.shared or not history.enabled:
+            return None
+        url = history.store_url(config.data_dir)
+        if not url.startswith("postgresql"):
+            return None
+        slack = self.observability.slack
+        group = ReplicaGroup(
+            state=SharedState(url),
+            manager=self.manager,
+            builder=self.builder,
+            config=config.replicas,
+            replica_count=config.replica_count,
+            replica_index=config.replica_index,
+            logger=logger,
+            post=None if slack is None else slack.webhook.post,
+        )
+        return GroupView(group, lambda: self.services.http_client)
+
+    async def _autostart(self) -> None:
+        """Start the autostart flocks (a replica group: write them once, run this share)."""
+        if self.replicas is None:
+            await self.manager.autostart(self.config.autostart)
+        else:
+            await self.replicas.group.start(self.config.autostart)
+
     async def __aenter__(self) -> Self:
         try:
             await self.discovery.start()
@@ -224,9 +256,7 @@ class ProcessContext:
             raise RuntimeError("ProcessContext.start() called outside its async context")
         if self._life.shutdown_requested or self._life.autostart is not None:
             return
-        task = asyncio.create_task(
-            self.manager.autostart(self.config.autostart), name="mobu-autostart"
-        )
+        task = asyncio.create_task(self._autostart(), name="mobu-autostart")
         self._life.autostart = task
         await asyncio.wait({task})
         self._life.autostart_seen = True
@@ -278,6 +308,8 @@ class ProcessContext:
                 await self.github.__aexit__(exc_type, exc, tb)
                 await self._finish_lifecycle()
             finally:
+                if self.replicas is not None:
+                    await self.replicas.group.aclose()
                 await self.manager.__aexit__(exc_type, exc, tb)
         finally:
             if self.history is not None:

@@ -89,6 +89,9 @@ class MobuServer(uvicorn.Server):
         host, port = self.servers[0].sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{port}{self._path}"
+        context = app_context(self.app)
+        if context is not None and context.replicas is not None:
+            context.replicas.group.announce(self.url)
         if self._on_ready is not None:
             self._on_ready(self.url)
 

@@ -1,4 +1,7 @@
-"""Fixtures of the history tests: a store URL on SQLite and on a real PostgreSQL, a fake clock."""
+"""Fixtures of the history tests: a store URL on SQLite and on a real PostgreSQL, a fake clock.
+
+The ``postgres`` fixture is shared with the replica tests (tests/support/postgres.py).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ import pytest
 
 from mobu.events import TimedEvent
 from mobu.history import History, HistoryConfig
-from mobu.platform.postgres import PostgresServer, postgres_bin_dir, run_postgres
+from mobu.platform.postgres import postgres_bin_dir, run_postgres
 from mobu.services.builder import null_logger
+from tests.support.postgres import NO_POSTGRES, postgres
 
-NO_POSTGRES = "PostgreSQL is not installed (scripts/install/postgres.sh needs root and apt-get)"
+__all__ = ["postgres"]
 
 T0 = 1_800_000_000.0
 """A fixed start time (2027-01-15 08:00 UTC, a whole hour)."""
@@ -47,15 +51,6 @@ def check(flock: str, user: str, *, success: bool = True, seconds: float = 0.1) 
         success=success,
         duration=timedelta(seconds=seconds),
     )
-
-
-@pytest.fixture
-async def postgres() -> AsyncIterator[PostgresServer]:
-    """A throwaway PostgreSQL cluster on a free loopback port."""
-    if postgres_bin_dir() is None:
-        pytest.skip(NO_POSTGRES)
-    async with run_postgres() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

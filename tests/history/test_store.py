@@ -89,7 +89,7 @@ async def test_restart_keeps_history(store_url: str, tmp_path: Path) -> None:
     second.recorder.publish("check", check("f1", "bot-0"))
     result = await HistoryReader(second).flock_history("f1", T0, T0 + 180, 60)
     assert [b.events["check"].count for b in result.buckets] == [4, 4, 2]
-    assert second.status().schema_revision == "v0001"
+    assert second.status().schema_revision == "v0002"
     await second.aclose()
 
 

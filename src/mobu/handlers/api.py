@@ -61,8 +61,10 @@ async def get_summary(context: ProcessContext = Depends(context_dependency)) -> 
         AutostartFailureData(name=f.name, error=f.error) for f in manager.autostart_failures
     ]
     ci = None if context.github.ci is None else context.github.ci.summarize()
-    summary = Summary(flocks=manager.summarize_flocks(), autostart_failures=failures, ci_manager=ci)
-    return pretty(summary)
+    group = context.replicas  # a replica group: every replica's flocks, merged
+    flocks = manager.summarize_flocks() if group is None else await group.summaries()
+    summary = Summary(flocks=flocks, autostart_failures=failures, ci_manager=ci)
+    return pretty(summary, serialize_as_any=group is not None)
 
 
 @router.post(

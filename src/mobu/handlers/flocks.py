@@ -6,15 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mobu.dependencies.context import manager_dependency
+from mobu.dependencies.context import group_dependency, manager_dependency
 from mobu.exceptions import NotRetainingLogsError
 from mobu.handlers.responses import INVALID, NOT_FOUND, PrettyJSONResponse, pretty
 from mobu.models.flock import MAX_MONKEYS, FlockConfig, FlockData, FlockSummary
 from mobu.models.monkey import MonkeyData
+from mobu.models.replicas import ReplicaFlockRow
+from mobu.replicas.merged import GroupView
 from mobu.services.manager import FlockManager
 from mobu.storage.monkeylog import MonkeyLog
 
@@ -40,7 +42,12 @@ class FlockResize(BaseModel):
     response_class=PrettyJSONResponse,
     summary="List running flocks",
 )
-async def list_flocks(manager: FlockManager = Depends(manager_dependency)) -> Response:
+async def list_flocks(
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
+) -> Response:
+    if group is not None:
+        return pretty(await group.list_flocks())
     return pretty(manager.list_flocks())
 
 
@@ -53,9 +60,15 @@ async def list_flocks(manager: FlockManager = Depends(manager_dependency)) -> Re
     responses=INVALID,
 )
 async def put_flock(
-    config: FlockConfig, request: Request, manager: FlockManager = Depends(manager_dependency)
+    config: FlockConfig,
+    request: Request,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
 ) -> Response:
-    flock = await manager.start_flock(config)
+    if group is not None:
+        flock = await group.group.put(config)
+    else:
+        flock = await manager.start_flock(config)
     location = str(request.url_for("get_flock", flock=flock.name))
     return pretty(flock.dump(), status_code=201, exclude_unset=True, headers={"Location": location})
 
@@ -67,7 +80,13 @@ async def put_flock(
     summary="Status of a flock and its monkeys",
     responses=NOT_FOUND,
 )
-async def get_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
+async def get_flock(
+    flock: str,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
+) -> Response:
+    if group is not None:
+        return pretty(await group.flock(flock), exclude_unset=True)
     return pretty(manager.get_flock(flock).dump(), exclude_unset=True)
 
 
@@ -77,8 +96,15 @@ async def get_flock(flock: str, manager: FlockManager = Depends(manager_dependen
     summary="Stop a flock (returns once all monkeys stopped)",
     responses=NOT_FOUND,
 )
-async def delete_flock(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
-    await manager.stop_flock(flock)
+async def delete_flock(
+    flock: str,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
+) -> Response:
+    if group is not None:
+        await group.group.delete(flock)
+    else:
+        await manager.stop_flock(flock)
     return Response(status_code=204)
 
 
@@ -90,8 +116,14 @@ async def delete_flock(flock: str, manager: FlockManager = Depends(manager_depen
     responses={**NOT_FOUND, **INVALID},
 )
 async def patch_flock(
-    flock: str, resize: FlockResize, manager: FlockManager = Depends(manager_dependency)
+    flock: str,
+    resize: FlockResize,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
 ) -> Response:
+    if group is not None:
+        resized = await group.group.resize(flock, resize.count)
+        return pretty(await group.summary(resized.name))
     resized = await manager.resize_flock(flock, resize.count)
     return pretty(resized.summary())
 
@@ -103,9 +135,14 @@ async def patch_flock(
     responses=NOT_FOUND,
 )
 async def refresh_flock(
-    flock: str, manager: FlockManager = Depends(manager_dependency)
+    flock: str,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
 ) -> Response:
-    manager.refresh_flock(flock)
+    if group is not None:
+        await group.group.refresh(flock)
+    else:
+        manager.refresh_flock(flock)
     return Response(status_code=202)
 
 
@@ -116,7 +153,13 @@ async def refresh_flock(
     summary="Names of a flock's monkeys",
     responses=NOT_FOUND,
 )
-async def list_monkeys(flock: str, manager: FlockManager = Depends(manager_dependency)) -> Response:
+async def list_monkeys(
+    flock: str,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
+) -> Response:
+    if group is not None:
+        return pretty(await group.monkeys(flock))
     return pretty(manager.get_flock(flock).list_monkeys())
 
 
@@ -128,8 +171,19 @@ async def list_monkeys(flock: str, manager: FlockManager = Depends(manager_depen
     responses=NOT_FOUND,
 )
 async def get_monkey(
-    flock: str, monkey: str, manager: FlockManager = Depends(manager_dependency)
+    flock: str,
+    monkey: str,
+    request: Request,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
 ) -> Response:
+    home = None if group is None else await group.home(flock, monkey)
+    if group is not None and home is not None:
+        async with group.forward(
+            home, f"/flocks/{flock}/monkeys/{monkey}", dict(request.headers)
+        ) as r:
+            body = await r.aread()
+        return Response(body, status_code=r.status_code, media_type=r.headers.get("content-type"))
     return pretty(manager.get_flock(flock).get_monkey(monkey).dump())
 
 
@@ -143,8 +197,21 @@ async def get_monkey(
     },
 )
 async def get_monkey_log(
-    flock: str, monkey: str, manager: FlockManager = Depends(manager_dependency)
-) -> StreamingResponse:
+    flock: str,
+    monkey: str,
+    request: Request,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
+) -> Response:
+    home = None if group is None else await group.home(flock, monkey)
+    if group is not None and home is not None:
+        path = f"/flocks/{flock}/monkeys/{monkey}/log"
+        async with group.forward(home, path, dict(request.headers)) as r:
+            body = await r.aread()
+        kept = {k: v for k, v in r.headers.items() if k.lower() == "content-disposition"}
+        return Response(
+            body, status_code=r.status_code, media_type=r.headers.get("content-type"), headers=kept
+        )
     log = manager.get_flock(flock).get_monkey(monkey).log
     if log is None:
         raise NotRetainingLogsError
@@ -172,6 +239,16 @@ async def _stream(log: MonkeyLog) -> AsyncIterator[str]:
     responses=NOT_FOUND,
 )
 async def get_flock_summary(
-    flock: str, manager: FlockManager = Depends(manager_dependency)
+    flock: str,
+    manager: FlockManager = Depends(manager_dependency),
+    group: GroupView | None = Depends(group_dependency),
+    by: str | None = Query(
+        None, pattern="^replica$", description="replica: one row per replica (replica groups)"
+    ),
 ) -> Response:
+    if group is not None:
+        if by == "replica":
+            rows: list[ReplicaFlockRow] = await group.rows(flock)
+            return pretty(rows)
+        return pretty(await group.summary(flock))
     return pretty(manager.get_flock(flock).summary())

@@ -39,10 +39,19 @@ def pretty(
     status_code: int = 200,
     exclude_unset: bool = False,
     headers: Mapping[str, str] | None = None,
+    serialize_as_any: bool = False,
 ) -> PrettyJSONResponse:
-    """Serialise a model (or a list of models or strings) without null fields."""
+    """Serialise a model (or a list of models or strings) without null fields.
+
+    ``serialize_as_any``: fields of subclass instances too (a replica group's summaries).
+    """
     if isinstance(content, BaseModel):
-        data: Any = content.model_dump(mode="json", exclude_none=True, exclude_unset=exclude_unset)
+        data: Any = content.model_dump(
+            mode="json",
+            exclude_none=True,
+            exclude_unset=exclude_unset,
+            serialize_as_any=serialize_as_any,
+        )
     else:
         data = [
             item.model_dump(mode="json", exclude_none=True) if isinstance(item, BaseModel) else item

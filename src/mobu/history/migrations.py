@@ -8,7 +8,7 @@ from typing import Any
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mobu.history.schema import metadata
@@ -52,9 +52,17 @@ def _current(connection: Connection) -> str | None:
         return env.get_context().get_current_revision()
 
 
+MIGRATION_LOCK = 0x6D6F6275
+"""PostgreSQL advisory lock held while migrating: replicas starting together migrate in turn."""
+
+
 async def upgrade(engine: AsyncEngine) -> None:
     """Bring the store's schema to the newest revision (creating it in an empty database)."""
     async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         await connection.run_sync(_upgrade)
 
 

@@ -378,9 +378,10 @@ class StatsCollector:
             for name, stats in sorted(events.items())
         ]
 
-    def export(self, flock: str) -> dict[str, dict[str, Any]]:
-        """Serialise the whole-run tallies of a flock, to merge with another replica's."""
-        return {name: s.total.to_dict() for name, s in self._flocks.get(flock, {}).items()}
+    def export(self, flock: str, *, window: bool = False) -> dict[str, dict[str, Any]]:
+        """Serialise the whole-run tallies (or the window's) of a flock, to merge with others'."""
+        events = self._flocks.get(flock, {}).items()
+        return {n: (s.window.snapshot() if window else s.total).to_dict() for n, s in events}
 
     @staticmethod
     def merge_exports(exports: Iterable[dict[str, dict[str, Any]]]) -> dict[str, LatencySummary]:
