@@ -144,3 +144,26 @@ async def test_size_bounds_drop_the_oldest(store_url: str, tmp_path: Path) -> No
     result = await HistoryReader(history).flock_history("f1", T0, clock.now + 60, 3600)
     assert result.totals["check"].count == 1000
     await history.aclose()
+
+
+async def test_minute_query_totals_from_rollups(store_url: str, tmp_path: Path) -> None:
+    """A minute query's totals, summed from the hourly roll-ups of its whole hours plus the
+    minutes at its edges, equal those merged from every minute; buckets keep their quantiles."""
+    clock = Clock()
+    history = make_history(store_url, clock, tmp_path)
+    await history.start()
+    publish_minutes(history, clock, minutes=200, per_minute=4)
+    assert await history.flush()
+    reader = HistoryReader(history)
+    since, until = T0 + 30 * 60, T0 + 190 * 60
+    before = await reader.flock_history("f1", since, until, 60)
+    done = await history.maintain(T0 + 3 * 3600)
+    assert done["rolled"] == 180
+    after = await reader.flock_history("f1", since, until, 60)
+    assert after.totals == before.totals
+    assert after.totals["check"].count == 160 * 4
+    assert after.buckets == before.buckets
+    first = after.buckets[0].events["check"]
+    assert first.p50 is not None
+    assert abs(first.p50 - 0.02) / 0.02 < 0.025
+    await history.aclose()

@@ -78,7 +78,16 @@ class HistoryReader:
         end = int(-(-until // step)) * step
         hourly = step % HOUR == 0
         rows = await self._rows(flock, start, end, hourly=hourly)
-        return bucket_history(flock, rows, since=start, until=end, step=step, hourly=hourly)
+        totals: list[BucketRow] | None = None
+        first, last = -(-start // HOUR) * HOUR, end // HOUR * HOUR
+        if not hourly and last - first >= 2 * HOUR:
+            # The range's totals from the hourly roll-ups of its whole hours: the same events
+            # in a sixtieth of the rows (each row's histogram is merged once per total).
+            totals = await self._rows(flock, first, last, hourly=True)
+            totals += [r for r in rows if not first <= r.start < last]
+        return bucket_history(
+            flock, rows, since=start, until=end, step=step, hourly=hourly, totals=totals
+        )
 
     async def failures(self, flock: str | None, since: float, limit: int) -> list[FailureEntry]:
         """The failure log, newest first."""

@@ -3,8 +3,6 @@ engine (aiosqlite, asyncpg) and one code path; the schema comes from Alembic mig
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +13,10 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from mobu.history.codec import decode_tally, encode_tally
 from mobu.history.migrations import current_revision, upgrade
 from mobu.history.recorder import MINUTE, BucketRow, FailureRow
 from mobu.history.schema import buckets, failures
-from mobu.services.stats import LogHistogram, Tally
 
 __all__ = ["HOUR", "HistoryStore", "Retention"]
 
@@ -44,43 +42,6 @@ def _floor(value: float, step: int) -> int:
     return int(value // step) * step
 
 
-def tally_json(tally: Tally) -> str:
-    """The histogram of ``tally`` as stored: compact JSON, buckets as a flat index/count list."""
-    durations = tally.durations
-    flat: list[int] = []
-    for index, count in durations._buckets.items():  # the histogram's own serialisation form
-        flat += (index, count)
-    data = {
-        "e": durations.relative_error,
-        "n": durations.count,
-        "s": durations.sum,
-        "lo": None if durations.count == 0 else durations.min,
-        "hi": durations.max,
-        "b": flat,
-    }
-    return json.dumps(data, separators=(",", ":"))
-
-
-def tally_of(count: int, failures: int, histogram: str | None) -> Tally:
-    """Rebuild a stored tally (without its histogram when ``histogram`` is None)."""
-    if histogram is None:
-        tally = Tally()
-    else:
-        data = json.loads(histogram)
-        durations = LogHistogram(float(data["e"]))
-        flat = data["b"]
-        durations._buckets = dict(zip(flat[0::2], flat[1::2], strict=True))
-        durations.count = int(data["n"])
-        durations.sum = float(data["s"])
-        durations.min = math.inf if data["lo"] is None else float(data["lo"])
-        durations.max = float(data["hi"])
-        tally = Tally(durations.relative_error)
-        tally.durations = durations
-    tally.count = count
-    tally.failures = failures
-    return tally
-
-
 def _bucket_values(row: BucketRow, *, rolled: bool = False) -> dict[str, Any]:
     return {
         "flock": row.flock,
@@ -91,7 +52,7 @@ def _bucket_values(row: BucketRow, *, rolled: bool = False) -> dict[str, Any]:
         "count": row.tally.count,
         "failures": row.tally.failures,
         "monkeys": row.monkeys,
-        "histogram": tally_json(row.tally),
+        "histogram": encode_tally(row.tally),
         "rolled": rolled,
     }
 
@@ -233,18 +194,22 @@ class HistoryStore:
                     c.flock == flock, c.start >= since, c.start < until, part
                 )
                 found.extend((await connection.execute(query)).all())
-        return [
-            BucketRow(
-                flock=flock,
-                event=r.event,
-                business=r.business,
-                start=int(r.start),
-                tally=tally_of(r.n, r.failures, r.histogram if histograms else None),
-                monkeys=r.monkeys,
-                resolution=r.resolution,
+        rows = []
+        for r in found:
+            tally, quantiles = decode_tally(r.n, r.failures, r.histogram if histograms else None)
+            rows.append(
+                BucketRow(
+                    flock=flock,
+                    event=r.event,
+                    business=r.business,
+                    start=int(r.start),
+                    tally=tally,
+                    monkeys=r.monkeys,
+                    resolution=r.resolution,
+                    quantiles=quantiles,
+                )
             )
-            for r in found
-        ]
+        return rows
 
     async def flocks(self, since: int) -> dict[str, str]:
         """Flocks with rows starting at ``since`` or later, with their (latest) business."""
@@ -317,7 +282,7 @@ class HistoryStore:
         merged: dict[tuple[str, str, str, int], BucketRow] = {}
         for r in found:
             key = (r.flock, r.event, r.business, _floor(r.start, HOUR))
-            tally = tally_of(r.n, r.failures, r.histogram)
+            tally, _ = decode_tally(r.n, r.failures, r.histogram)
             if key in merged:
                 merged[key].tally.merge(tally)
                 merged[key].monkeys = max(merged[key].monkeys, r.monkeys)
