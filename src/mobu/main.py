@@ -119,6 +119,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
             await process.start()
             logger.info(
                 "mobu started",
+                data_dir=str(process.config.data_dir),
                 flocks=len(process.manager.list_flocks()),
                 autostart_failures=len(process.manager.autostart_failures),
             )
