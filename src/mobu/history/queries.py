@@ -94,6 +94,16 @@ def _merge_totals(rows: Iterable[BucketRow]) -> dict[str, _Merged]:
     return totals
 
 
+def _slot_rows(merged: list[dict[str, _Merged]]) -> Iterable[BucketRow]:
+    """Each bucket's merged rows as one row (the totals then merge once per bucket)."""
+    for events in merged:
+        for slot in events.values():
+            first = slot.first
+            yield BucketRow(
+                first.flock, first.event, first.business, first.start, slot.merged(), slot.monkeys
+            )
+
+
 def bucket_history(
     flock: str,
     rows: Iterable[BucketRow],
@@ -111,18 +121,16 @@ def bucket_history(
     """
     count = max(1, -(-(until - since) // step))
     merged: list[dict[str, _Merged]] = [{} for _ in range(count)]
-    kept: list[BucketRow] = []
     for row in rows:
         index = (row.start - since) // step
         if not 0 <= index < count:
             continue
-        kept.append(row)
         slot = merged[index].get(row.event)
         if slot is None:
             merged[index][row.event] = _Merged(row)
         else:
             slot.add(row)
-    summed = _merge_totals(kept if totals is None else totals)
+    summed = _merge_totals(_slot_rows(merged) if totals is None else totals)
     buckets = [
         HistoryBucket(
             start=timestamp(since + i * step),

@@ -102,8 +102,12 @@ class LogHistogram:
         if other.gamma != self.gamma:
             raise ValueError("cannot merge histograms of different relative error")
         buckets = self._buckets
-        for index, n in other._buckets.items():
-            buckets[index] = buckets.get(index, 0) + n
+        if not buckets:
+            self._buckets = dict(other._buckets)
+        else:
+            get = buckets.get
+            for index, n in other._buckets.items():
+                buckets[index] = get(index, 0) + n
         self.count += other.count
         self.sum += other.sum
         self.max = max(self.max, other.max)
