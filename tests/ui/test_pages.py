@@ -90,3 +90,32 @@ def test_formats() -> None:
         "2 h ago",
         "2 d ago",
     ]
+
+
+async def test_trusted_header_pages_and_history_off(tmp_path: Path) -> None:
+    """Behind the ingress the pages are authenticated like the API (and render their data);
+    with history off they show the flocks' own counters and say there is no history."""
+    config = Config.model_validate(
+        {
+            "stop_grace": "1s",
+            "data_dir": str(tmp_path / "data"),
+            "auth": {"mode": "trust_header", "trust_header": "X-Auth-Request-User"},
+            "history": {"enabled": False},
+        }
+    )
+    user = {"X-Auth-Request-User": "someone"}
+    async with running_app(config) as client:
+        assert (await client.get("/mobu/ui")).status_code == 401
+        assert (await client.get("/mobu/ui/static/dashboard.css")).status_code == 200
+        r = await client.put("/mobu/flocks", json=flock_body(name="plain"), headers=user)
+        assert r.status_code == 201
+        r = await client.get("/mobu/ui", headers=user)
+        assert r.status_code == 200
+        assert 'data-flock="plain"' in r.text
+        assert "history is off" in r.text
+        r = await client.get("/mobu/ui/flocks/plain", headers=user)
+        assert "History is off" in r.text
+        assert (await client.get("/mobu/", headers=user)).json()["history"] == {
+            "enabled": False,
+            "connected": False,
+        }
