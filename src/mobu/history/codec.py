@@ -1,8 +1,9 @@
-"""The stored form of a bucket's tally: compact JSON of its histogram and its quantiles.
+"""The stored form of a bucket's tally: compact JSON of its histogram and its summary.
 
-The quantiles (p50, p90, p95, p99) are computed once, when the row is written (off the
-monkeys' path), so that a reader answering one bucket per stored row never walks the
-histogram; rows written before they were stored simply lack them.
+The summary (p50, p90, p95, p99 and the maximum) is computed once, when the row is written (off
+the monkeys' path), and stored first (``{"q":[...],...}``), so that a reader answering one
+bucket per stored row reads it without decoding (:func:`stored_summary`) or walking the
+histogram; rows written before it was stored simply lack it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,22 @@ from typing import Any
 
 from mobu.services.stats import QUANTILES, LogHistogram, Tally
 
-__all__ = ["Quantiles", "decode_tally", "encode_tally"]
+__all__ = ["Quantiles", "decode_tally", "encode_tally", "stored_summary", "summary_of"]
 
 type Quantiles = tuple[float, ...]
-"""p50, p90, p95 and p99 of a stored histogram (``mobu.services.stats.QUANTILES``)."""
+"""p50, p90, p95, p99 (``mobu.services.stats.QUANTILES``) and the maximum of a stored histogram;
+empty when it holds no durations."""
+
+_SUMMARY = '{"q":['
+_SUMMARY_SIZE = len(QUANTILES) + 1
+
+
+def summary_of(tally: Tally) -> Quantiles:
+    """The summary of ``tally``: its quantiles and maximum (empty without durations)."""
+    durations = tally.durations
+    if not durations.count:
+        return ()
+    return (*durations.quantiles(QUANTILES), durations.max)
 
 
 def encode_tally(tally: Tally) -> str:
@@ -26,6 +39,7 @@ def encode_tally(tally: Tally) -> str:
     for index, count in durations._buckets.items():  # the histogram's own serialisation form
         flat += (index, count)
     data: dict[str, Any] = {
+        "q": summary_of(tally),
         "e": durations.relative_error,
         "n": durations.count,
         "s": durations.sum,
@@ -33,8 +47,6 @@ def encode_tally(tally: Tally) -> str:
         "hi": durations.max,
         "b": flat,
     }
-    if durations.count:
-        data["q"] = durations.quantiles(QUANTILES)
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -42,7 +54,7 @@ def decode_tally(
     count: int, failures: int, histogram: str | None
 ) -> tuple[Tally, Quantiles | None]:
     """Rebuild a stored tally (without its histogram when ``histogram`` is None) and the
-    quantiles stored with it (None: not stored, or no durations)."""
+    summary stored with it (None: not stored)."""
     quantiles: Quantiles | None = None
     if histogram is None:
         tally = Tally()
@@ -58,8 +70,18 @@ def decode_tally(
         tally = Tally(durations.relative_error)
         tally.durations = durations
         stored = data.get("q")
-        if stored is not None and len(stored) == len(QUANTILES):
+        if stored is not None and len(stored) in (0, _SUMMARY_SIZE):
             quantiles = tuple(float(q) for q in stored)
     tally.count = count
     tally.failures = failures
     return tally, quantiles
+
+
+def stored_summary(histogram: str) -> Quantiles | None:
+    """The summary stored at the start of ``histogram``, without decoding the rest (None: the
+    row predates it)."""
+    if not histogram.startswith(_SUMMARY):
+        return None
+    inner = histogram[len(_SUMMARY) : histogram.index("]")]
+    values = tuple(float(v) for v in inner.split(",")) if inner else ()
+    return values if len(values) in (0, _SUMMARY_SIZE) else None

@@ -67,10 +67,12 @@ class _Merged:
     def summary(self) -> EventBucket:
         tally = self.merged()
         durations = tally.durations
-        if durations.count == 0:
-            return EventBucket(count=tally.count, failures=tally.failures, monkeys=self.monkeys)
         stored = self.first.quantiles if self.tally is None else None
-        p50, p90, p95, p99 = durations.quantiles(QUANTILES) if stored is None else stored
+        if stored is None and durations.count:
+            stored = (*durations.quantiles(QUANTILES), durations.max)
+        if not stored:
+            return EventBucket(count=tally.count, failures=tally.failures, monkeys=self.monkeys)
+        p50, p90, p95, p99, most = stored
         return EventBucket(
             count=tally.count,
             failures=tally.failures,
@@ -79,7 +81,7 @@ class _Merged:
             p90=p90,
             p95=p95,
             p99=p99,
-            max=durations.max,
+            max=most,
         )
 
 

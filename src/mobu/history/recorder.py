@@ -46,8 +46,8 @@ class BucketRow:
     monkeys: int
     resolution: int = MINUTE
     quantiles: tuple[float, ...] | None = None
-    """p50, p90, p95, p99 of ``tally`` as stored with it (None: not known); read, never kept
-    up to date, so only for a row whose tally nobody merged into."""
+    """p50, p90, p95, p99 and max of ``tally`` as stored with it (empty: no durations; None:
+    not known); read, never kept up to date, so only for a row nobody merged into."""
 
 
 @dataclass(slots=True)

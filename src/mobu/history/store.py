@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Row, and_, delete, event, false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from mobu.history.codec import decode_tally, encode_tally
+from mobu.history.codec import decode_tally, encode_tally, stored_summary
 from mobu.history.migrations import current_revision, upgrade
 from mobu.history.recorder import MINUTE, BucketRow, FailureRow
 from mobu.history.schema import buckets, failures
@@ -161,12 +161,14 @@ class HistoryStore:
         *,
         hourly: bool,
         cutoff: int,
-        histograms: bool = True,
+        histograms: bool | Literal["summary"] = True,
     ) -> list[BucketRow]:
         """Rows of ``flock`` starting in [since, until), each event counted exactly once.
 
         ``hourly``: hourly rows plus the minute rows not rolled up yet. Otherwise minute rows
-        from ``cutoff`` on (the oldest minutes kept) and hourly rows before it.
+        from ``cutoff`` on (the oldest minutes kept) and hourly rows before it. ``histograms``
+        False: counts only; ``"summary"``: counts and the stored summary (the rows' tallies then
+        hold no durations: never merge them).
         """
         c = buckets.c
         # Simple conditions, one select each, so that every one runs on an index.
@@ -194,22 +196,7 @@ class HistoryStore:
                     c.flock == flock, c.start >= since, c.start < until, part
                 )
                 found.extend((await connection.execute(query)).all())
-        rows = []
-        for r in found:
-            tally, quantiles = decode_tally(r.n, r.failures, r.histogram if histograms else None)
-            rows.append(
-                BucketRow(
-                    flock=flock,
-                    event=r.event,
-                    business=r.business,
-                    start=int(r.start),
-                    tally=tally,
-                    monkeys=r.monkeys,
-                    resolution=r.resolution,
-                    quantiles=quantiles,
-                )
-            )
-        return rows
+        return [_bucket_row(flock, r, histograms) for r in found]
 
     async def flocks(self, since: int) -> dict[str, str]:
         """Flocks with rows starting at ``since`` or later, with their (latest) business."""
@@ -330,6 +317,24 @@ class HistoryStore:
         oldest = select(table.c.id).order_by(order, table.c.id).limit(excess)
         result = await connection.execute(delete(table).where(table.c.id.in_(oldest)))
         return int(result.rowcount)
+
+
+def _bucket_row(flock: str, r: Row[Any], histograms: bool | Literal["summary"]) -> BucketRow:
+    if histograms == "summary":
+        tally, _ = decode_tally(r.n, r.failures, None)
+        quantiles = stored_summary(r.histogram)
+    else:
+        tally, quantiles = decode_tally(r.n, r.failures, r.histogram if histograms else None)
+    return BucketRow(
+        flock=flock,
+        event=r.event,
+        business=r.business,
+        start=int(r.start),
+        tally=tally,
+        monkeys=r.monkeys,
+        resolution=r.resolution,
+        quantiles=quantiles,
+    )
 
 
 def _failure(r: Row[Any]) -> FailureRow:
