@@ -14,7 +14,14 @@ from typing import Any
 
 from mobu.services.stats import QUANTILES, LogHistogram, Tally
 
-__all__ = ["Quantiles", "decode_tally", "encode_tally", "stored_summary", "summary_of"]
+__all__ = [
+    "SUMMARY_CHARS",
+    "Quantiles",
+    "decode_tally",
+    "encode_tally",
+    "stored_summary",
+    "summary_of",
+]
 
 type Quantiles = tuple[float, ...]
 """p50, p90, p95, p99 (``mobu.services.stats.QUANTILES``) and the maximum of a stored histogram;
@@ -22,6 +29,8 @@ empty when it holds no durations."""
 
 _SUMMARY = '{"q":['
 _SUMMARY_SIZE = len(QUANTILES) + 1
+SUMMARY_CHARS = 256
+"""Characters of a stored histogram that always hold its summary (five floats)."""
 
 
 def summary_of(tally: Tally) -> Quantiles:
@@ -82,6 +91,9 @@ def stored_summary(histogram: str) -> Quantiles | None:
     row predates it)."""
     if not histogram.startswith(_SUMMARY):
         return None
-    inner = histogram[len(_SUMMARY) : histogram.index("]")]
+    end = histogram.find("]")
+    if end < 0:
+        return None
+    inner = histogram[len(_SUMMARY) : end]
     values = tuple(float(v) for v in inner.split(",")) if inner else ()
     return values if len(values) in (0, _SUMMARY_SIZE) else None

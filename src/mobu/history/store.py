@@ -13,7 +13,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from mobu.history.codec import decode_tally, encode_tally, stored_summary
+from mobu.history.codec import SUMMARY_CHARS, decode_tally, encode_tally, stored_summary
 from mobu.history.migrations import current_revision, upgrade
 from mobu.history.recorder import MINUTE, BucketRow, FailureRow
 from mobu.history.schema import buckets, failures
@@ -187,7 +187,9 @@ class HistoryStore:
             ]
         columns = [c.event, c.business, c.resolution, c.start, c.count.label("n"), c.failures]
         columns.append(c.monkeys)
-        if histograms:
+        if histograms == "summary":  # only the summary at its start: not the whole text
+            columns.append(func.substr(c.histogram, 1, SUMMARY_CHARS).label("histogram"))
+        elif histograms:
             columns.append(c.histogram)
         found: list[Row[Any]] = []
         async with self.engine.connect() as connection:
