@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 from mobu.events import EventBase
@@ -33,19 +32,6 @@ MAX_VALUE = 86_400.0
 """Largest distinguished value (seconds); larger values share the highest bucket."""
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
-
-
-@cache
-def _geometry(relative_error: float) -> tuple[float, float, int, int]:
-    """Gamma, 1 / log(gamma) and the lowest and highest bucket of a relative error (histograms
-    are made by the thousand when a history is read: computed once per error)."""
-    if not 0 < relative_error < 0.5:
-        raise ValueError("relative_error must be between 0 and 0.5")
-    gamma = (1 + relative_error) / (1 - relative_error)
-    inv_log_gamma = 1.0 / math.log(gamma)
-    lowest = math.floor(math.log(MIN_VALUE) * inv_log_gamma)
-    highest = math.ceil(math.log(MAX_VALUE) * inv_log_gamma)
-    return gamma, inv_log_gamma, lowest, highest
 
 
 class LogHistogram:
@@ -71,8 +57,13 @@ class LogHistogram:
     )
 
     def __init__(self, relative_error: float = 0.005) -> None:
+        if not 0 < relative_error < 0.5:
+            raise ValueError("relative_error must be between 0 and 0.5")
         self.relative_error = relative_error
-        self.gamma, self._inv_log_gamma, self._lowest, self._highest = _geometry(relative_error)
+        self.gamma = (1 + relative_error) / (1 - relative_error)
+        self._inv_log_gamma = 1.0 / math.log(self.gamma)
+        self._lowest = math.floor(math.log(MIN_VALUE) * self._inv_log_gamma)
+        self._highest = math.ceil(math.log(MAX_VALUE) * self._inv_log_gamma)
         self._buckets: dict[int, int] = {}
         self.count = 0
         self.sum = 0.0
