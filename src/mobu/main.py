@@ -19,7 +19,7 @@ from safir.middleware.x_forwarded import XForwardedMiddleware
 from mobu.config import Config, ConfigError, default_config_path, load_config
 from mobu.dependencies.auth import AuthMiddleware
 from mobu.factory import ProcessContext
-from mobu.handlers import api, flocks, github, history, internal, metrics
+from mobu.handlers import api, flocks, github, history, internal, metrics, ui
 from mobu.handlers.errors import install_error_handlers
 from mobu.handlers.limits import BodyLimitMiddleware
 from mobu.logsetup import configure_logging, get_logger
@@ -119,6 +119,7 @@ def create_app(config: Config | None = None, *, context: ProcessContext | None =
             await process.start()
             logger.info(
                 "mobu started",
+                data_dir=str(process.config.data_dir),
                 flocks=len(process.manager.list_flocks()),
                 autostart_failures=len(process.manager.autostart_failures),
             )
@@ -153,6 +154,10 @@ def _include_routers(app: FastAPI, config: Config, prefix: str) -> list[str]:
     app.include_router(flocks.router, prefix=prefix, dependencies=dependencies)
     open_paths = _include_github(app, config, prefix, dependencies)
     app.include_router(history.router, prefix=prefix, dependencies=dependencies)
+    *open_routers, live = ui.routers(config.auth.mode)
+    for router in open_routers:
+        app.include_router(router, prefix=prefix)
+    app.include_router(live, prefix=prefix, dependencies=dependencies)
     app.include_router(internal.router)
     app.include_router(metrics.router)
     return open_paths

@@ -18,6 +18,13 @@ async def test_index_and_health(client: httpx.AsyncClient) -> None:
     assert metadata["name"] == "mobu"
     assert metadata["version"]
     assert "repository_url" not in metadata  # nulls are excluded
+    index = r.json()
+    assert index["data_dir"]
+    assert index["dashboard"] == "/mobu/ui"
+    history = index["history"]
+    assert history["enabled"] is True
+    assert history["path"].startswith(index["data_dir"])
+    assert history["store"].startswith("sqlite+aiosqlite:///")
     r = await client.get("/health")
     assert r.json() == {"status": "ok"}
 

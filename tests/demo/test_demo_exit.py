@@ -86,6 +86,9 @@ def test_ctrl_c_with_tee(start_demo: Callable[..., DemoRun], tmp_path: Path) -> 
     demo = start_demo()
     demo.pipe_into("tee", str(tmp_path / "f"), same_group=True)
     demo.wait_line("Press Ctrl-C to stop.", stream="stdout")
+    announced = [line for line in demo.stdout_lines if line.startswith("mobu ")]
+    assert announced[0].startswith("mobu dashboard: http://127.0.0.1:"), demo.describe()
+    assert announced[0].endswith("/mobu/ui")
     demo.signal_group(signal.SIGINT)
     assert _stopped_cleanly(demo) == 0, demo.describe()
     assert "Stop requested (SIGINT)." in demo.stderr_lines

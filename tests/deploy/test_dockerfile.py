@@ -121,3 +121,14 @@ def test_wheel_carries_the_data_files() -> None:
     ]
     assert missing == []
     assert Path("mobu/data") == data.relative_to(ROOT / "src")
+
+
+def test_image_carries_the_dashboard_assets(stages: list[Stage]) -> None:
+    """The builder vendors htmx and uPlot into the venv's tree (copied to the runtime with it)
+    and fails without them; the runtime points the dashboard at them: no CDN, offline."""
+    builder_runs = " ".join(run.arguments for run in stages[0].all("RUN"))
+    assert "ui-assets.sh" in builder_runs
+    assert "test -f /opt/mobu/ui-assets/vendor/htmx.min.js" in builder_runs
+    assert "npm" in _apt_packages(stages[0])
+    environment = " ".join(e.arguments for e in stages[-1].all("ENV"))
+    assert "MOBU_UI_ASSETS_DIR=/opt/mobu/ui-assets/vendor" in environment

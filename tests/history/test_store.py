@@ -7,6 +7,7 @@ from pathlib import Path
 from mobu.alerts.reporting import FailureReport
 from mobu.exceptions import BusinessError
 from mobu.history import History, HistoryReader
+from mobu.history.queries import bucket_history
 from tests.history.conftest import T0, Clock, check, make_history
 
 
@@ -143,4 +144,33 @@ async def test_size_bounds_drop_the_oldest(store_url: str, tmp_path: Path) -> No
     assert await history.store.counts() == (1000, 100)
     result = await HistoryReader(history).flock_history("f1", T0, clock.now + 60, 3600)
     assert result.totals["check"].count == 1000
+    await history.aclose()
+
+
+async def test_minute_query_totals_from_rollups(store_url: str, tmp_path: Path) -> None:
+    """A minute query's totals, summed from the hourly roll-ups of its whole hours plus the
+    minutes at its edges, equal those merged from every minute; buckets keep their quantiles."""
+    clock = Clock()
+    history = make_history(store_url, clock, tmp_path)
+    await history.start()
+    publish_minutes(history, clock, minutes=200, per_minute=4)
+    assert await history.flush()
+    reader = HistoryReader(history)
+    since, until = T0 + 30 * 60, T0 + 190 * 60
+    before = await reader.flock_history("f1", since, until, 60)
+    done = await history.maintain(T0 + 3 * 3600)
+    assert done["rolled"] == 180
+    after = await reader.flock_history("f1", since, until, 60)
+    assert after.totals == before.totals
+    assert after.totals["check"].count == 160 * 4
+    assert after.buckets == before.buckets
+    first = after.buckets[0].events["check"]
+    assert first.p50 is not None
+    assert abs(first.p50 - 0.02) / 0.02 < 0.025
+    # The buckets read from the stored summaries equal those merged from whole histograms.
+    cutoff = history.cutoff(clock())
+    full = await history.store.rows("f1", int(since), int(until), hourly=False, cutoff=cutoff)
+    merged = bucket_history("f1", full, since=int(since), until=int(until), step=60, hourly=False)
+    assert after.buckets == merged.buckets
+    assert after.totals == merged.totals
     await history.aclose()

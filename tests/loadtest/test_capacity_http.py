@@ -13,16 +13,7 @@ import pytest
 from mobu.cli import mobu
 from tests.cli.conftest import invoke
 from tests.loadtest.support import QUIET, http_flock, run_capped_target, write_yaml
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, NO_CHROMIUM, chromium_installed
 
 
 def capacity_plan(url: str, cap_max: int = 16) -> dict[str, object]:
@@ -82,8 +73,8 @@ def _check_report_in_browser(page: Path) -> None:
     html = page.read_text()
     for remote in ("<script src", "<link", "@import"):  # offline: nothing fetched
         assert remote not in html
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed (run scripts/install/chromium.sh)")
+    if not chromium_installed():
+        pytest.skip(NO_CHROMIUM)
     profile = page.parent / "chromium-profile"
     done = subprocess.run(
         [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],

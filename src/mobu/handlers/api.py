@@ -14,6 +14,7 @@ from mobu.models.api import (
     AutostartFailureData,
     BusinessDescription,
     Index,
+    IndexHistory,
     Metadata,
     Summary,
 )
@@ -46,7 +47,20 @@ def metadata(name: str) -> Metadata:
     "/", response_model=Index, response_class=PrettyJSONResponse, summary="Application metadata"
 )
 async def get_index(context: ProcessContext = Depends(context_dependency)) -> Response:
-    return pretty(Index(metadata=metadata(context.config.name)))
+    config = context.config
+    history = IndexHistory(enabled=False)
+    if context.history is not None:
+        status = context.history.status()
+        history = IndexHistory(
+            enabled=True, store=status.store, path=status.path, connected=status.connected
+        )
+    index = Index(
+        metadata=metadata(config.name),
+        data_dir=str(config.data_dir),
+        history=history,
+        dashboard=f"{config.path_prefix.rstrip('/')}/ui",
+    )
+    return pretty(index)
 
 
 @router.get(

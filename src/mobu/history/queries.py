@@ -45,22 +45,34 @@ def timestamp(seconds: float) -> datetime:
 
 
 class _Merged:
-    __slots__ = ("monkeys", "tally")
+    """The rows of one bucket and event type; a single row is summarised as stored."""
 
-    def __init__(self, relative_error: float) -> None:
-        self.tally = Tally(relative_error)
-        self.monkeys = 0
+    __slots__ = ("first", "monkeys", "tally")
+
+    def __init__(self, row: BucketRow) -> None:
+        self.first = row
+        self.tally: Tally | None = None
+        self.monkeys = row.monkeys
 
     def add(self, row: BucketRow) -> None:
+        if self.tally is None:
+            self.tally = Tally(self.first.tally.durations.relative_error)
+            self.tally.merge(self.first.tally)
         self.tally.merge(row.tally)
         self.monkeys = max(self.monkeys, row.monkeys)
 
+    def merged(self) -> Tally:
+        return self.first.tally if self.tally is None else self.tally
+
     def summary(self) -> EventBucket:
-        tally = self.tally
+        tally = self.merged()
         durations = tally.durations
-        if durations.count == 0:
+        stored = self.first.quantiles if self.tally is None else None
+        if stored is None and durations.count:
+            stored = (*durations.quantiles(QUANTILES), durations.max)
+        if not stored:
             return EventBucket(count=tally.count, failures=tally.failures, monkeys=self.monkeys)
-        p50, p90, p95, p99 = durations.quantiles(QUANTILES)
+        p50, p90, p95, p99, most = stored
         return EventBucket(
             count=tally.count,
             failures=tally.failures,
@@ -69,32 +81,58 @@ class _Merged:
             p90=p90,
             p95=p95,
             p99=p99,
-            max=durations.max,
+            max=most,
         )
 
 
+def _merge_totals(rows: Iterable[BucketRow]) -> dict[str, _Merged]:
+    totals: dict[str, _Merged] = {}
+    for row in rows:
+        total = totals.get(row.event)
+        if total is None:
+            totals[row.event] = _Merged(row)
+        else:
+            total.add(row)
+    return totals
+
+
+def _slot_rows(merged: list[dict[str, _Merged]]) -> Iterable[BucketRow]:
+    """Each bucket's merged rows as one row (the totals then merge once per bucket)."""
+    for events in merged:
+        for slot in events.values():
+            first = slot.first
+            yield BucketRow(
+                first.flock, first.event, first.business, first.start, slot.merged(), slot.monkeys
+            )
+
+
 def bucket_history(
-    flock: str, rows: Iterable[BucketRow], *, since: int, until: int, step: int, hourly: bool
+    flock: str,
+    rows: Iterable[BucketRow],
+    *,
+    since: int,
+    until: int,
+    step: int,
+    hourly: bool,
+    totals: Iterable[BucketRow] | None = None,
 ) -> FlockHistory:
-    """Merge ``rows`` into buckets of ``step`` seconds from ``since`` (aligned) to ``until``."""
+    """Merge ``rows`` into buckets of ``step`` seconds from ``since`` (aligned) to ``until``.
+
+    ``totals``: the same events as ``rows`` in fewer rows (hourly roll-ups), to sum the range
+    from; by default the range's totals are merged from ``rows``.
+    """
     count = max(1, -(-(until - since) // step))
     merged: list[dict[str, _Merged]] = [{} for _ in range(count)]
-    totals: dict[str, _Merged] = {}
     for row in rows:
         index = (row.start - since) // step
         if not 0 <= index < count:
             continue
         slot = merged[index].get(row.event)
         if slot is None:
-            slot = merged[index][row.event] = _Merged(row.tally.durations.relative_error)
-        slot.add(row)
-    for events in merged:
-        for name, slot in events.items():
-            total = totals.get(name)
-            if total is None:
-                total = totals[name] = _Merged(slot.tally.durations.relative_error)
-            total.tally.merge(slot.tally)
-            total.monkeys = max(total.monkeys, slot.monkeys)
+            merged[index][row.event] = _Merged(row)
+        else:
+            slot.add(row)
+    summed = _merge_totals(_slot_rows(merged) if totals is None else totals)
     buckets = [
         HistoryBucket(
             start=timestamp(since + i * step),
@@ -109,8 +147,8 @@ def bucket_history(
         until=timestamp(since + count * step),
         step=step,
         resolution="hour" if hourly else "minute",
-        events=sorted(totals),
-        totals={name: m.summary() for name, m in sorted(totals.items())},
+        events=sorted(summed),
+        totals={name: m.summary() for name, m in sorted(summed.items())},
         buckets=buckets,
     )
 

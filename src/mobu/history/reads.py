@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from mobu.history.codec import summary_of
 from mobu.history.errors import HistoryUnavailableError
 from mobu.history.queries import (
     bucket_history,
@@ -38,6 +41,17 @@ DAY = 86_400
 SLO_SPAN = 30 * DAY
 
 
+def _summarised(rows: list[BucketRow]) -> bool:
+    """Whether each row stands alone in its bucket and carries its summary."""
+    seen: set[tuple[int, str]] = set()
+    for row in rows:
+        key = (row.start, row.event)
+        if key in seen or row.quantiles is None:
+            return False
+        seen.add(key)
+    return True
+
+
 class HistoryReader:
     """Reads the history of :class:`History` for the API (all times in epoch seconds)."""
 
@@ -45,7 +59,13 @@ class HistoryReader:
         self.history = history
 
     async def _rows(
-        self, flock: str, since: int, until: int, *, hourly: bool, histograms: bool = True
+        self,
+        flock: str,
+        since: int,
+        until: int,
+        *,
+        hourly: bool,
+        histograms: bool | Literal["summary"] = True,
     ) -> list[BucketRow]:
         history = self.history
         history.require_open()
@@ -56,7 +76,10 @@ class HistoryReader:
             )
         except (SQLAlchemyError, OSError) as exc:
             raise HistoryUnavailableError(type(exc).__name__) from exc
-        rows.extend(r for r in history.recorder.unwritten(flock) if since <= r.start < until)
+        waiting = [r for r in history.recorder.unwritten(flock) if since <= r.start < until]
+        if histograms == "summary":
+            waiting = [replace(r, quantiles=summary_of(r.tally)) for r in waiting]
+        rows.extend(waiting)
         return rows
 
     async def _failures(self, flock: str | None, since: float, limit: int) -> list[FailureRow]:
@@ -77,8 +100,26 @@ class HistoryReader:
         start = int(since // step) * step
         end = int(-(-until // step)) * step
         hourly = step % HOUR == 0
-        rows = await self._rows(flock, start, end, hourly=hourly)
-        return bucket_history(flock, rows, since=start, until=end, step=step, hourly=hourly)
+        first, last = -(-start // HOUR) * HOUR, end // HOUR * HOUR
+        if hourly or last - first < 2 * HOUR:
+            found = await self._rows(flock, start, end, hourly=hourly)
+            return bucket_history(flock, found, since=start, until=end, step=step, hourly=hourly)
+        # Minutes: the range's totals from the hourly roll-ups of its whole hours (the same
+        # events in a sixtieth of the rows), and when every bucket is one stored row, each
+        # bucket from the summary stored with it, without decoding its histogram.
+        rows: list[BucketRow] = []
+        if step == MINUTE:
+            rows = await self._rows(flock, start, end, hourly=False, histograms="summary")
+        if rows and _summarised(rows):
+            edges = await self._rows(flock, start, first, hourly=False)
+            edges += await self._rows(flock, last, end, hourly=False)
+        else:
+            rows = await self._rows(flock, start, end, hourly=False)
+            edges = [r for r in rows if not first <= r.start < last]
+        totals = await self._rows(flock, first, last, hourly=True) + edges
+        return bucket_history(
+            flock, rows, since=start, until=end, step=step, hourly=False, totals=totals
+        )
 
     async def failures(self, flock: str | None, since: float, limit: int) -> list[FailureEntry]:
         """The failure log, newest first."""

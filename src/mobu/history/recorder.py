@@ -45,6 +45,9 @@ class BucketRow:
     tally: Tally
     monkeys: int
     resolution: int = MINUTE
+    quantiles: tuple[float, ...] | None = None
+    """p50, p90, p95, p99 and max of ``tally`` as stored with it (empty: no durations; None:
+    not known); read, never kept up to date, so only for a row nobody merged into."""
 
 
 @dataclass(slots=True)

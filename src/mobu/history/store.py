@@ -3,22 +3,20 @@ engine (aiosqlite, asyncpg) and one code path; the schema comes from Alembic mig
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Row, and_, delete, event, false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from mobu.history.codec import SUMMARY_CHARS, decode_tally, encode_tally, stored_summary
 from mobu.history.migrations import current_revision, upgrade
 from mobu.history.recorder import MINUTE, BucketRow, FailureRow
 from mobu.history.schema import buckets, failures
-from mobu.services.stats import LogHistogram, Tally
 
 __all__ = ["HOUR", "HistoryStore", "Retention"]
 
@@ -44,43 +42,6 @@ def _floor(value: float, step: int) -> int:
     return int(value // step) * step
 
 
-def tally_json(tally: Tally) -> str:
-    """The histogram of ``tally`` as stored: compact JSON, buckets as a flat index/count list."""
-    durations = tally.durations
-    flat: list[int] = []
-    for index, count in durations._buckets.items():  # the histogram's own serialisation form
-        flat += (index, count)
-    data = {
-        "e": durations.relative_error,
-        "n": durations.count,
-        "s": durations.sum,
-        "lo": None if durations.count == 0 else durations.min,
-        "hi": durations.max,
-        "b": flat,
-    }
-    return json.dumps(data, separators=(",", ":"))
-
-
-def tally_of(count: int, failures: int, histogram: str | None) -> Tally:
-    """Rebuild a stored tally (without its histogram when ``histogram`` is None)."""
-    if histogram is None:
-        tally = Tally()
-    else:
-        data = json.loads(histogram)
-        durations = LogHistogram(float(data["e"]))
-        flat = data["b"]
-        durations._buckets = dict(zip(flat[0::2], flat[1::2], strict=True))
-        durations.count = int(data["n"])
-        durations.sum = float(data["s"])
-        durations.min = math.inf if data["lo"] is None else float(data["lo"])
-        durations.max = float(data["hi"])
-        tally = Tally(durations.relative_error)
-        tally.durations = durations
-    tally.count = count
-    tally.failures = failures
-    return tally
-
-
 def _bucket_values(row: BucketRow, *, rolled: bool = False) -> dict[str, Any]:
     return {
         "flock": row.flock,
@@ -91,7 +52,7 @@ def _bucket_values(row: BucketRow, *, rolled: bool = False) -> dict[str, Any]:
         "count": row.tally.count,
         "failures": row.tally.failures,
         "monkeys": row.monkeys,
-        "histogram": tally_json(row.tally),
+        "histogram": encode_tally(row.tally),
         "rolled": rolled,
     }
 
@@ -200,12 +161,14 @@ class HistoryStore:
         *,
         hourly: bool,
         cutoff: int,
-        histograms: bool = True,
+        histograms: bool | Literal["summary"] = True,
     ) -> list[BucketRow]:
         """Rows of ``flock`` starting in [since, until), each event counted exactly once.
 
         ``hourly``: hourly rows plus the minute rows not rolled up yet. Otherwise minute rows
-        from ``cutoff`` on (the oldest minutes kept) and hourly rows before it.
+        from ``cutoff`` on (the oldest minutes kept) and hourly rows before it. ``histograms``
+        False: counts only; ``"summary"``: counts and the stored summary (the rows' tallies then
+        hold no durations: never merge them).
         """
         c = buckets.c
         # Simple conditions, one select each, so that every one runs on an index.
@@ -224,7 +187,9 @@ class HistoryStore:
             ]
         columns = [c.event, c.business, c.resolution, c.start, c.count.label("n"), c.failures]
         columns.append(c.monkeys)
-        if histograms:
+        if histograms == "summary":  # only the summary at its start: not the whole text
+            columns.append(func.substr(c.histogram, 1, SUMMARY_CHARS).label("histogram"))
+        elif histograms:
             columns.append(c.histogram)
         found: list[Row[Any]] = []
         async with self.engine.connect() as connection:
@@ -233,18 +198,7 @@ class HistoryStore:
                     c.flock == flock, c.start >= since, c.start < until, part
                 )
                 found.extend((await connection.execute(query)).all())
-        return [
-            BucketRow(
-                flock=flock,
-                event=r.event,
-                business=r.business,
-                start=int(r.start),
-                tally=tally_of(r.n, r.failures, r.histogram if histograms else None),
-                monkeys=r.monkeys,
-                resolution=r.resolution,
-            )
-            for r in found
-        ]
+        return [_bucket_row(flock, r, histograms) for r in found]
 
     async def flocks(self, since: int) -> dict[str, str]:
         """Flocks with rows starting at ``since`` or later, with their (latest) business."""
@@ -317,7 +271,7 @@ class HistoryStore:
         merged: dict[tuple[str, str, str, int], BucketRow] = {}
         for r in found:
             key = (r.flock, r.event, r.business, _floor(r.start, HOUR))
-            tally = tally_of(r.n, r.failures, r.histogram)
+            tally, _ = decode_tally(r.n, r.failures, r.histogram)
             if key in merged:
                 merged[key].tally.merge(tally)
                 merged[key].monkeys = max(merged[key].monkeys, r.monkeys)
@@ -365,6 +319,24 @@ class HistoryStore:
         oldest = select(table.c.id).order_by(order, table.c.id).limit(excess)
         result = await connection.execute(delete(table).where(table.c.id.in_(oldest)))
         return int(result.rowcount)
+
+
+def _bucket_row(flock: str, r: Row[Any], histograms: bool | Literal["summary"]) -> BucketRow:
+    if histograms == "summary":
+        tally, _ = decode_tally(r.n, r.failures, None)
+        quantiles = stored_summary(r.histogram)
+    else:
+        tally, quantiles = decode_tally(r.n, r.failures, r.histogram if histograms else None)
+    return BucketRow(
+        flock=flock,
+        event=r.event,
+        business=r.business,
+        start=int(r.start),
+        tally=tally,
+        monkeys=r.monkeys,
+        resolution=r.resolution,
+        quantiles=quantiles,
+    )
 
 
 def _failure(r: Row[Any]) -> FailureRow:

@@ -30,10 +30,22 @@ class Metadata(BaseModel):
     documentation_url: str | None = Field(None, description="Documentation")
 
 
+class IndexHistory(BaseModel):
+    """Where the history is kept, as the index shows it."""
+
+    enabled: bool = Field(..., description="History is kept")
+    store: str | None = Field(None, description="Database URL (no password)")
+    path: str | None = Field(None, description="File of the embedded SQLite store")
+    connected: bool = Field(False, description="The last write or open succeeded")
+
+
 class Index(BaseModel):
     """Response of the API's index route."""
 
     metadata: Metadata = Field(..., description="Application metadata")
+    data_dir: str | None = Field(None, description="The service's data directory")
+    history: IndexHistory | None = Field(None, description="The history store")
+    dashboard: str | None = Field(None, description="Path of the dashboard")
 
 
 class AutostartFailureData(BaseModel):
