@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -17,6 +19,9 @@ from tests.replicas.support import Cluster, Gate, run_cluster, run_gate, until
 from tests.support.postgres import postgres
 
 __all__ = ["postgres"]
+
+UI = {"X-Mobu-UI": "1"}
+"""The header of the dashboard's own requests (its actions refuse any other)."""
 
 RELATIVE_ERROR = 0.005
 """Error bound of the statistics' histograms (LogHistogram's default)."""
@@ -127,6 +132,7 @@ async def test_group(tmp_path: Path, postgres: PostgresServer) -> None:
         summary = await until(lambda: _all_nine(cluster, 2), "summary of all 9 on replica 2")
         assert (summary["expected_count"], summary["missing_count"]) == (9, 0)
         await _check_percentiles(cluster, gate)
+        await _dashboard_shows_all(cluster, shares[0][0])
         await _remote_monkey(cluster, shares[2][0])
         rows = await cluster.json(1, "/flocks/web/summary?by=replica")
         assert [(r["replica"], r["summary"]["monkey_count"]) for r in rows] == [
@@ -136,11 +142,52 @@ async def test_group(tmp_path: Path, postgres: PostgresServer) -> None:
         ]
         await _kill_and_restart(cluster, receiver)
         await _store_restart(cluster, postgres, gate)
+        await _dashboard_stop_and_start(cluster)
         response = await cluster.delete(1, "web")
         assert response.status_code == 204, response.text
         for index in range(3):
             await until(lambda i=index: _gone(cluster, i, "web"), f"web stopped on replica {index}")
         assert await cluster.json(2, "/flocks") == ["web2"]
+
+
+def _monkey_rows(html: str) -> list[str]:
+    """Names of the monkeys listed in a dashboard flock page or fragment."""
+    return re.findall(r'data-monkey="([^"]+)"', html)
+
+
+async def _dashboard_shows_all(cluster: Cluster, monkey_of_0: str) -> None:
+    """Replica 2's dashboard shows the 9 monkeys; a log link of replica 0's monkey works."""
+    fragment = await cluster.get(2, "/ui/fragments/flocks/web")
+    assert fragment.status_code == 200
+    assert len(set(_monkey_rows(fragment.text))) == 9
+    assert "missing" not in fragment.text
+    page = (await cluster.get(2, "/ui/flocks/web")).text
+    assert len(_monkey_rows(page)) == 9
+    overview = (await cluster.get(2, "/ui")).text
+    row = re.search(r'data-flock="web">.*?<span class="ok">(\d+)</span>', overview, re.S)
+    assert row is not None, overview
+    assert row.group(1) == "9", overview
+    link = re.search(rf'href="([^"]*/monkeys/{re.escape(monkey_of_0)}/log)"', page)
+    assert link is not None
+    origin = urlsplit(cluster.replicas[2].url)
+    log = await cluster.client.get(f"{origin.scheme}://{origin.netloc}{link.group(1)}")
+    assert log.status_code == 200
+    assert "attachment" in log.headers["content-disposition"]
+
+
+async def _dashboard_stop_and_start(cluster: Cluster) -> None:
+    """Stop from replica 1's dashboard stops all 9; its start button runs them again."""
+    url = cluster.replicas[1].url
+    response = await cluster.client.post(f"{url}/ui/flocks/web/stop", headers=UI)
+    assert response.status_code == 200, response.text
+    for index in range(3):
+        await until(lambda i=index: _gone(cluster, i, "web"), f"web stopped on replica {index}")
+    fragment = (await cluster.get(2, "/ui/fragments/flocks/web")).text
+    assert "not running" in fragment
+    response = await cluster.client.post(f"{url}/ui/flocks/web/start", headers=UI)
+    assert response.status_code == 200, response.text
+    for index in range(3):
+        await until(lambda i=index: _local_running(cluster, i, "web", 3), "web started again")
 
 
 async def _gone(cluster: Cluster, index: int, name: str) -> bool:
@@ -166,6 +213,11 @@ async def _kill_and_restart(cluster: Cluster, receiver: Any) -> None:
     summary = await until(lambda: _missing(cluster, 0, 3), "replica 2 missing")
     assert [r["status"] for r in summary["replicas"]] == ["reporting", "reporting", "missing"]
     assert summary["monkey_count"] == 6
+    page = (await cluster.get(0, "/ui/flocks/web")).text
+    assert "replica 2 missing (3 monkeys)" in page
+    assert len(_monkey_rows(page)) == 6
+    overview = (await cluster.get(1, "/ui/fragments/overview")).text
+    assert "replica 2 missing (3 monkeys)" in overview
     alert = await until(lambda: _message(receiver, "replica 2 silent since"), "alert")
     assert "3 monkeys not running" in alert
     await cluster.start(2)
