@@ -175,6 +175,11 @@ async def _dashboard_shows_all(cluster: Cluster, monkey_of_0: str) -> None:
     assert "attachment" in log.headers["content-disposition"]
 
 
+async def _fragment_says(cluster: Cluster, index: int, text: str) -> bool:
+    """Whether replica ``index``'s dashboard status of flock web says ``text`` (heartbeats lag)."""
+    return text in (await cluster.get(index, "/ui/fragments/flocks/web")).text
+
+
 async def _dashboard_stop_and_start(cluster: Cluster) -> None:
     """Stop from replica 1's dashboard stops all 9; its start button runs them again."""
     url = cluster.replicas[1].url
@@ -182,8 +187,7 @@ async def _dashboard_stop_and_start(cluster: Cluster) -> None:
     assert response.status_code == 200, response.text
     for index in range(3):
         await until(lambda i=index: _gone(cluster, i, "web"), f"web stopped on replica {index}")
-    fragment = (await cluster.get(2, "/ui/fragments/flocks/web")).text
-    assert "not running" in fragment
+    await until(lambda: _fragment_says(cluster, 2, "not running"), "not running on replica 2")
     response = await cluster.client.post(f"{url}/ui/flocks/web/start", headers=UI)
     assert response.status_code == 200, response.text
     for index in range(3):
