@@ -142,7 +142,7 @@ async def test_group(tmp_path: Path, postgres: PostgresServer) -> None:
         ]
         await _kill_and_restart(cluster, receiver)
         await _store_restart(cluster, postgres, gate)
-        await _dashboard_stop_and_start(cluster)
+        await _dashboard_stop_and_start(cluster, postgres)
         response = await cluster.delete(1, "web")
         assert response.status_code == 204, response.text
         for index in range(3):
@@ -180,8 +180,9 @@ async def _fragment_says(cluster: Cluster, index: int, text: str) -> bool:
     return text in (await cluster.get(index, "/ui/fragments/flocks/web")).text
 
 
-async def _dashboard_stop_and_start(cluster: Cluster) -> None:
-    """Stop from replica 1's dashboard stops all 9; its start button runs them again."""
+async def _dashboard_stop_and_start(cluster: Cluster, postgres: PostgresServer) -> None:
+    """Stop from replica 1's dashboard stops all 9; its start button runs them again; its
+    refresh button asks every replica (the shared refresh counter)."""
     url = cluster.replicas[1].url
     response = await cluster.client.post(f"{url}/ui/flocks/web/stop", headers=UI)
     assert response.status_code == 200, response.text
@@ -192,6 +193,9 @@ async def _dashboard_stop_and_start(cluster: Cluster) -> None:
     assert response.status_code == 200, response.text
     for index in range(3):
         await until(lambda i=index: _local_running(cluster, i, "web", 3), "web started again")
+    response = await cluster.client.post(f"{url}/ui/flocks/web/refresh", headers=UI)
+    assert response.status_code == 200, response.text
+    assert await _desired(postgres, "web", "refresh") == 1
 
 
 async def _gone(cluster: Cluster, index: int, name: str) -> bool:
@@ -301,11 +305,16 @@ async def _at_generation(cluster: Cluster, index: int, generation: int) -> bool:
 
 
 async def _generation(postgres: PostgresServer, name: str) -> int:
+    return await _desired(postgres, name, "generation")
+
+
+async def _desired(postgres: PostgresServer, name: str, column: str) -> int:
+    """A counter (``generation``, ``refresh``) of a desired flock, read from the store."""
     engine = create_async_engine(postgres.url)
     try:
         async with engine.connect() as connection:
             result = await connection.execute(
-                text("SELECT generation FROM replica_flocks WHERE name = :name"), {"name": name}
+                text(f"SELECT {column} FROM replica_flocks WHERE name = :name"), {"name": name}
             )
             return int(result.scalar_one())
     finally:
