@@ -131,6 +131,9 @@ async def test_group(tmp_path: Path, postgres: PostgresServer) -> None:
         assert len({name for share in shares for name in share}) == 9
         summary = await until(lambda: _all_nine(cluster, 2), "summary of all 9 on replica 2")
         assert (summary["expected_count"], summary["missing_count"]) == (9, 0)
+        merged = await cluster.json(2, "/summary")
+        assert [f["name"] for f in merged["flocks"]] == ["web"]
+        assert merged["autostart_failures"] == []
         await _check_percentiles(cluster, gate)
         await _dashboard_shows_all(cluster, shares[0][0])
         await _remote_monkey(cluster, shares[2][0])
@@ -271,16 +274,29 @@ async def _grown(cluster: Cluster, index: int, before: int) -> bool:
 
 async def test_concurrent_puts(tmp_path: Path, postgres: PostgresServer) -> None:
     """Autostart is written once for the group; concurrent PUTs of one flock to the three
-    replicas leave one flock of 3 monkeys on each (9 distinct), at the last generation."""
+    replicas leave one flock of 3 monkeys on each (9 distinct), at the last generation. A
+    flock whose users have no token on replicas 1 and 2 is listed by any replica's /summary."""
     auto = {
         "name": "auto",
         "count": 3,
         "user_spec": {"username_prefix": "bot-mobu-auto"},
         "business": {"type": "EmptyLoop"},
     }
-    async with run_gate() as gate, run_cluster(tmp_path, postgres.url, autostart=[auto]) as cluster:
+    broken = {**auto, "name": "broken", "user_spec": {"username_prefix": "bot-mobu-broken"}}
+    users = [f"bot-mobu-auto{i}" for i in (1, 2, 3)] + [f"bot-mobu-race{i}" for i in range(1, 10)]
+    identity = {
+        "provider": "static",
+        "tokens": {u: f"tok-{u}" for u in [*users, "bot-mobu-broken1"]},
+    }
+    async with (
+        run_gate() as gate,
+        run_cluster(tmp_path, postgres.url, autostart=[auto, broken], identity=identity) as cluster,
+    ):
         for index in range(3):
             await until(lambda i=index: _local_running(cluster, i, "auto", 1), "autostart")
+        failures = await until(lambda: _autostart_failures(cluster, 0, 2), "failures of 1, 2")
+        assert [(f["replica"], f["name"]) for f in failures] == [(1, "broken"), (2, "broken")]
+        assert "bot-mobu-broken2" in failures[0]["error"]
         assert await _generation(postgres, "auto") == 1
         flock = http_flock("race", gate)
         responses = await asyncio.gather(*(cluster.put(i, flock) for i in range(3)))
@@ -294,7 +310,15 @@ async def test_concurrent_puts(tmp_path: Path, postgres: PostgresServer) -> None
         for index in range(3):
             await until(lambda i=index: _at_generation(cluster, i, generation), "generation")
             local = await cluster.json(index, "/flocks", local=True)
-            assert local == ["auto", "race"]
+            assert local == (["auto", "broken", "race"] if index == 0 else ["auto", "race"])
+
+
+async def _autostart_failures(cluster: Cluster, index: int, count: int) -> list[Any] | None:
+    summary = await cluster.json(index, "/summary")
+    if summary is None or len(summary["autostart_failures"]) != count:
+        return None
+    failures: list[Any] = summary["autostart_failures"]
+    return failures
 
 
 async def _at_generation(cluster: Cluster, index: int, generation: int) -> bool:
