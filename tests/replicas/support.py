@@ -118,6 +118,7 @@ class Cluster:
         count: int = 3,
         webhook: str | None = None,
         autostart: list[dict[str, Any]] | None = None,
+        identity: dict[str, Any] | None = None,
     ) -> None:
         self.client = httpx.AsyncClient(timeout=60)
         self.replicas: list[Replica] = []
@@ -134,6 +135,8 @@ class Cluster:
                 "events": {"file": {"path": str(data / "events.jsonl")}},
                 "autostart": autostart or [],
             }
+            if identity is not None:
+                config["identity"] = identity
             if webhook is not None:
                 config["alerts"] = {"slack": {"webhook": webhook, "failures": False}}
             path = data / "config.yaml"

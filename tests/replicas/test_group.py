@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -17,6 +19,9 @@ from tests.replicas.support import Cluster, Gate, run_cluster, run_gate, until
 from tests.support.postgres import postgres
 
 __all__ = ["postgres"]
+
+UI = {"X-Mobu-UI": "1"}
+"""The header of the dashboard's own requests (its actions refuse any other)."""
 
 RELATIVE_ERROR = 0.005
 """Error bound of the statistics' histograms (LogHistogram's default)."""
@@ -126,7 +131,11 @@ async def test_group(tmp_path: Path, postgres: PostgresServer) -> None:
         assert len({name for share in shares for name in share}) == 9
         summary = await until(lambda: _all_nine(cluster, 2), "summary of all 9 on replica 2")
         assert (summary["expected_count"], summary["missing_count"]) == (9, 0)
+        merged = await cluster.json(2, "/summary")
+        assert [f["name"] for f in merged["flocks"]] == ["web"]
+        assert merged["autostart_failures"] == []
         await _check_percentiles(cluster, gate)
+        await _dashboard_shows_all(cluster, shares[0][0])
         await _remote_monkey(cluster, shares[2][0])
         rows = await cluster.json(1, "/flocks/web/summary?by=replica")
         assert [(r["replica"], r["summary"]["monkey_count"]) for r in rows] == [
@@ -136,11 +145,60 @@ async def test_group(tmp_path: Path, postgres: PostgresServer) -> None:
         ]
         await _kill_and_restart(cluster, receiver)
         await _store_restart(cluster, postgres, gate)
+        await _dashboard_stop_and_start(cluster, postgres)
         response = await cluster.delete(1, "web")
         assert response.status_code == 204, response.text
         for index in range(3):
             await until(lambda i=index: _gone(cluster, i, "web"), f"web stopped on replica {index}")
         assert await cluster.json(2, "/flocks") == ["web2"]
+
+
+def _monkey_rows(html: str) -> list[str]:
+    """Names of the monkeys listed in a dashboard flock page or fragment."""
+    return re.findall(r'data-monkey="([^"]+)"', html)
+
+
+async def _dashboard_shows_all(cluster: Cluster, monkey_of_0: str) -> None:
+    """Replica 2's dashboard shows the 9 monkeys; a log link of replica 0's monkey works."""
+    fragment = await cluster.get(2, "/ui/fragments/flocks/web")
+    assert fragment.status_code == 200
+    assert len(set(_monkey_rows(fragment.text))) == 9
+    assert "missing" not in fragment.text
+    page = (await cluster.get(2, "/ui/flocks/web")).text
+    assert len(_monkey_rows(page)) == 9
+    overview = (await cluster.get(2, "/ui")).text
+    row = re.search(r'data-flock="web">.*?<span class="ok">(\d+)</span>', overview, re.S)
+    assert row is not None, overview
+    assert row.group(1) == "9", overview
+    link = re.search(rf'href="([^"]*/monkeys/{re.escape(monkey_of_0)}/log)"', page)
+    assert link is not None
+    origin = urlsplit(cluster.replicas[2].url)
+    log = await cluster.client.get(f"{origin.scheme}://{origin.netloc}{link.group(1)}")
+    assert log.status_code == 200
+    assert "attachment" in log.headers["content-disposition"]
+
+
+async def _fragment_says(cluster: Cluster, index: int, text: str) -> bool:
+    """Whether replica ``index``'s dashboard status of flock web says ``text`` (heartbeats lag)."""
+    return text in (await cluster.get(index, "/ui/fragments/flocks/web")).text
+
+
+async def _dashboard_stop_and_start(cluster: Cluster, postgres: PostgresServer) -> None:
+    """Stop from replica 1's dashboard stops all 9; its start button runs them again; its
+    refresh button asks every replica (the shared refresh counter)."""
+    url = cluster.replicas[1].url
+    response = await cluster.client.post(f"{url}/ui/flocks/web/stop", headers=UI)
+    assert response.status_code == 200, response.text
+    for index in range(3):
+        await until(lambda i=index: _gone(cluster, i, "web"), f"web stopped on replica {index}")
+    await until(lambda: _fragment_says(cluster, 2, "not running"), "not running on replica 2")
+    response = await cluster.client.post(f"{url}/ui/flocks/web/start", headers=UI)
+    assert response.status_code == 200, response.text
+    for index in range(3):
+        await until(lambda i=index: _local_running(cluster, i, "web", 3), "web started again")
+    response = await cluster.client.post(f"{url}/ui/flocks/web/refresh", headers=UI)
+    assert response.status_code == 200, response.text
+    assert await _desired(postgres, "web", "refresh") == 1
 
 
 async def _gone(cluster: Cluster, index: int, name: str) -> bool:
@@ -166,6 +224,11 @@ async def _kill_and_restart(cluster: Cluster, receiver: Any) -> None:
     summary = await until(lambda: _missing(cluster, 0, 3), "replica 2 missing")
     assert [r["status"] for r in summary["replicas"]] == ["reporting", "reporting", "missing"]
     assert summary["monkey_count"] == 6
+    page = (await cluster.get(0, "/ui/flocks/web")).text
+    assert "replica 2 missing (3 monkeys)" in page
+    assert len(_monkey_rows(page)) == 6
+    overview = (await cluster.get(1, "/ui/fragments/overview")).text
+    assert "replica 2 missing (3 monkeys)" in overview
     alert = await until(lambda: _message(receiver, "replica 2 silent since"), "alert")
     assert "3 monkeys not running" in alert
     await cluster.start(2)
@@ -211,16 +274,29 @@ async def _grown(cluster: Cluster, index: int, before: int) -> bool:
 
 async def test_concurrent_puts(tmp_path: Path, postgres: PostgresServer) -> None:
     """Autostart is written once for the group; concurrent PUTs of one flock to the three
-    replicas leave one flock of 3 monkeys on each (9 distinct), at the last generation."""
+    replicas leave one flock of 3 monkeys on each (9 distinct), at the last generation. A
+    flock whose users have no token on replicas 1 and 2 is listed by any replica's /summary."""
     auto = {
         "name": "auto",
         "count": 3,
         "user_spec": {"username_prefix": "bot-mobu-auto"},
         "business": {"type": "EmptyLoop"},
     }
-    async with run_gate() as gate, run_cluster(tmp_path, postgres.url, autostart=[auto]) as cluster:
+    broken = {**auto, "name": "broken", "user_spec": {"username_prefix": "bot-mobu-broken"}}
+    users = [f"bot-mobu-auto{i}" for i in (1, 2, 3)] + [f"bot-mobu-race{i}" for i in range(1, 10)]
+    identity = {
+        "provider": "static",
+        "tokens": {u: f"tok-{u}" for u in [*users, "bot-mobu-broken1"]},
+    }
+    async with (
+        run_gate() as gate,
+        run_cluster(tmp_path, postgres.url, autostart=[auto, broken], identity=identity) as cluster,
+    ):
         for index in range(3):
             await until(lambda i=index: _local_running(cluster, i, "auto", 1), "autostart")
+        failures = await until(lambda: _autostart_failures(cluster, 0, 2), "failures of 1, 2")
+        assert [(f["replica"], f["name"]) for f in failures] == [(1, "broken"), (2, "broken")]
+        assert "bot-mobu-broken2" in failures[0]["error"]
         assert await _generation(postgres, "auto") == 1
         flock = http_flock("race", gate)
         responses = await asyncio.gather(*(cluster.put(i, flock) for i in range(3)))
@@ -234,7 +310,15 @@ async def test_concurrent_puts(tmp_path: Path, postgres: PostgresServer) -> None
         for index in range(3):
             await until(lambda i=index: _at_generation(cluster, i, generation), "generation")
             local = await cluster.json(index, "/flocks", local=True)
-            assert local == ["auto", "race"]
+            assert local == (["auto", "broken", "race"] if index == 0 else ["auto", "race"])
+
+
+async def _autostart_failures(cluster: Cluster, index: int, count: int) -> list[Any] | None:
+    summary = await cluster.json(index, "/summary")
+    if summary is None or len(summary["autostart_failures"]) != count:
+        return None
+    failures: list[Any] = summary["autostart_failures"]
+    return failures
 
 
 async def _at_generation(cluster: Cluster, index: int, generation: int) -> bool:
@@ -245,11 +329,16 @@ async def _at_generation(cluster: Cluster, index: int, generation: int) -> bool:
 
 
 async def _generation(postgres: PostgresServer, name: str) -> int:
+    return await _desired(postgres, name, "generation")
+
+
+async def _desired(postgres: PostgresServer, name: str, column: str) -> int:
+    """A counter (``generation``, ``refresh``) of a desired flock, read from the store."""
     engine = create_async_engine(postgres.url)
     try:
         async with engine.connect() as connection:
             result = await connection.execute(
-                text("SELECT generation FROM replica_flocks WHERE name = :name"), {"name": name}
+                text(f"SELECT {column} FROM replica_flocks WHERE name = :name"), {"name": name}
             )
             return int(result.scalar_one())
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,8 @@ from pydantic import ValidationError
 from mobu.models.flock import FlockConfig
 from mobu.replicas.config import ReplicasConfig
 from mobu.replicas.liveness import SilenceWatch
-from mobu.replicas.view import ReplicaReport, merge_summary
+from mobu.replicas.view import ReplicaReport, decode_state, encode_state, merge_summary
+from mobu.ui.group import missing_text
 
 SPEC = FlockConfig.model_validate(
     {
@@ -89,3 +91,30 @@ def test_merged_summary_counts_missing_monkeys() -> None:
     assert (summary.expected_count, summary.missing_count) == (9, 3)
     assert [r.status for r in summary.replicas] == ["reporting", "reporting", "missing"]
     assert merge_summary("other", None, reports) is None
+
+
+def test_dashboard_names_the_missing_replicas() -> None:
+    """The dashboard's line for silent replicas: which ones and their share of monkeys."""
+    reports = [
+        ReplicaReport(0, fresh=True, flocks={"f": _part(3)}),
+        ReplicaReport(1, fresh=False),
+        ReplicaReport(2, fresh=False),
+    ]
+    summary = merge_summary("f", SPEC, reports)
+    assert summary is not None
+    assert missing_text(summary) == "replicas 1, 2 missing (6 monkeys)"
+    one = merge_summary("f", SPEC, [*reports[:2], ReplicaReport(2, fresh=True)])
+    assert one is not None
+    assert missing_text(one) == "replica 1 missing (3 monkeys)"
+    alive = merge_summary("f", SPEC, [ReplicaReport(i, fresh=True) for i in range(3)])
+    assert alive is not None
+    assert missing_text(alive) == ""
+
+
+def test_heartbeat_state_carries_the_autostart_failures() -> None:
+    """A heartbeat's state holds the flocks and autostart failures; an older one, flocks only."""
+    failure = {"name": "broken", "error": "IdentityError: no token for bot-mobu-broken2"}
+    report = ReplicaReport(1, fresh=True, flocks={"f": _part(3)}, autostart_failures=[failure])
+    flocks, failures = decode_state(json.loads(encode_state(report)))
+    assert (flocks, failures) == (report.flocks, [failure])
+    assert decode_state({"f": _part(3)}) == ({"f": _part(3)}, [])

@@ -71,12 +71,14 @@ async def get_index(context: ProcessContext = Depends(context_dependency)) -> Re
 )
 async def get_summary(context: ProcessContext = Depends(context_dependency)) -> Response:
     manager = context.manager
-    failures = [
+    failures: list[AutostartFailureData] = [
         AutostartFailureData(name=f.name, error=f.error) for f in manager.autostart_failures
     ]
     ci = None if context.github.ci is None else context.github.ci.summarize()
-    group = context.replicas  # a replica group: every replica's flocks, merged
+    group = context.replicas  # a replica group: every replica's flocks and failures, merged
     flocks = manager.summarize_flocks() if group is None else await group.summaries()
+    if group is not None:
+        failures = list(await group.autostart_failures())
     summary = Summary(flocks=flocks, autostart_failures=failures, ci_manager=ci)
     return pretty(summary, serialize_as_any=group is not None)
 

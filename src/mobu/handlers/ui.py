@@ -17,12 +17,14 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.routing import APIRoute
 
 from mobu.dependencies.auth import AnonymousRoute
-from mobu.dependencies.context import context_dependency
+from mobu.dependencies.context import context_dependency, group_dependency
 from mobu.exceptions import ClientRequestError
 from mobu.factory import ProcessContext
 from mobu.history import HistoryReader
+from mobu.replicas.merged import GroupView
 from mobu.ui import Assets, FlockActions, check_same_origin, render
-from mobu.ui.views import failure_log, flock_status, overview_rows
+from mobu.ui.group import group_overview_rows, group_status
+from mobu.ui.views import FlockStatus, OverviewRow, failure_log, flock_status, overview_rows
 
 __all__ = ["routers"]
 
@@ -46,8 +48,24 @@ def _reader(context: ProcessContext) -> HistoryReader | None:
     return None if context.history is None else HistoryReader(context.history)
 
 
-def _actions(context: ProcessContext) -> FlockActions:
-    return FlockActions(context.manager, context.config.autostart)
+def _actions(context: ProcessContext, group: GroupView | None) -> FlockActions:
+    shared = None if group is None else group.group
+    return FlockActions(context.manager, context.config.autostart, shared)
+
+
+async def _rows(context: ProcessContext, group: GroupView | None) -> list[OverviewRow]:
+    """The overview's rows: this process's flocks, or a replica group's over every replica."""
+    if group is not None:
+        return await group_overview_rows(_reader(context), group)
+    return await overview_rows(_reader(context), context.manager.summarize_flocks())
+
+
+async def _status(context: ProcessContext, group: GroupView | None, flock: str) -> FlockStatus:
+    """The live part of a flock page (a replica group: over every replica)."""
+    can_start = _actions(context, group).can_start(flock)
+    if group is not None:
+        return await group_status(group, flock, _prefix(context), can_start=can_start)
+    return flock_status(context.manager, flock, _prefix(context), can_start=can_start)
 
 
 def _page(context: ProcessContext, template: str, **values: Any) -> HTMLResponse:
@@ -74,21 +92,24 @@ def _with_data(context: ProcessContext) -> bool:
     return context.config.auth.mode != "tokens"
 
 
-async def overview_page(context: ProcessContext = Depends(context_dependency)) -> Response:
+async def overview_page(
+    context: ProcessContext = Depends(context_dependency),
+    group: GroupView | None = Depends(group_dependency),
+) -> Response:
     rows = None
     if _with_data(context):
-        rows = await overview_rows(_reader(context), context.manager.summarize_flocks())
+        rows = await _rows(context, group)
     return _page(context, "overview.html.j2", rows=rows)
 
 
 async def flock_page(
     flock: str = Path(..., pattern=FLOCK_PATTERN),
     context: ProcessContext = Depends(context_dependency),
+    group: GroupView | None = Depends(group_dependency),
 ) -> Response:
     status = failures = None
     if _with_data(context):
-        can_start = _actions(context).can_start(flock)
-        status = flock_status(context.manager, flock, _prefix(context), can_start=can_start)
+        status = await _status(context, group, flock)
         failures = await failure_log(_reader(context), flock)
     return _page(context, "flock.html.j2", flock=flock, status=status, failures=failures)
 
@@ -101,17 +122,20 @@ async def static_file(name: str) -> Response:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
 
 
-async def overview_fragment(context: ProcessContext = Depends(context_dependency)) -> Response:
-    rows = await overview_rows(_reader(context), context.manager.summarize_flocks())
+async def overview_fragment(
+    context: ProcessContext = Depends(context_dependency),
+    group: GroupView | None = Depends(group_dependency),
+) -> Response:
+    rows = await _rows(context, group)
     return _fragment(context, "_overview_rows.html.j2", rows=rows)
 
 
 async def status_fragment(
     flock: str = Path(..., pattern=FLOCK_PATTERN),
     context: ProcessContext = Depends(context_dependency),
+    group: GroupView | None = Depends(group_dependency),
 ) -> Response:
-    can_start = _actions(context).can_start(flock)
-    status = flock_status(context.manager, flock, _prefix(context), can_start=can_start)
+    status = await _status(context, group, flock)
     return _fragment(context, "_flock_status.html.j2", status=status)
 
 
@@ -128,15 +152,16 @@ async def flock_action(
     flock: str = Path(..., pattern=FLOCK_PATTERN),
     action: str = Path(..., pattern=ACTION_PATTERN),
     context: ProcessContext = Depends(context_dependency),
+    group: GroupView | None = Depends(group_dependency),
 ) -> Response:
     check_same_origin(request.headers, request.headers.get("host", ""))
-    actions = _actions(context)
+    actions = _actions(context, group)
     if action == "stop":
         message = await actions.stop(flock)
     elif action == "start":
         message = await actions.start(flock)
     else:
-        message = actions.refresh(flock)
+        message = await actions.refresh(flock)
     response = _fragment(context, "_message.html.j2", message=message)
     response.headers["HX-Trigger"] = "mobu:refresh"
     return response

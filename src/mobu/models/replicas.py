@@ -7,9 +7,22 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from mobu.models.api import AutostartFailureData
 from mobu.models.flock import FlockData, FlockSummary
 
-__all__ = ["GroupFlockData", "GroupFlockSummary", "ReplicaFlockRow", "ReplicaStatus"]
+__all__ = [
+    "GroupAutostartFailure",
+    "GroupFlockData",
+    "GroupFlockSummary",
+    "ReplicaFlockRow",
+    "ReplicaStatus",
+]
+
+
+class GroupAutostartFailure(AutostartFailureData):
+    """A flock that failed to start on one replica of a group."""
+
+    replica: int = Field(..., description="The replica it failed on")
 
 
 class ReplicaStatus(BaseModel):

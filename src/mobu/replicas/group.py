@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
@@ -21,7 +20,7 @@ from mobu.replicas.errors import SharedStateUnavailableError
 from mobu.replicas.listener import listen
 from mobu.replicas.liveness import SilenceWatch
 from mobu.replicas.store import CHANNEL, DesiredFlock, SharedState
-from mobu.replicas.view import ReplicaReport, flock_report
+from mobu.replicas.view import ReplicaReport, decode_state, encode_state, flock_report
 from mobu.services.builder import MonkeyBuilder
 from mobu.services.flock import Flock
 from mobu.services.manager import AutostartFailure, FlockManager, InvalidResizeError
@@ -281,17 +280,17 @@ class ReplicaGroup:
             applied = self._applied.get(name)
             generation = None if applied is None else applied.generation
             flocks[name] = flock_report(self.manager.get_flock(name), generation, stats)
+        failures = [{"name": f.name, "error": f.error} for f in self.manager.autostart_failures]
         return ReplicaReport(
-            replica=self.replica_index, fresh=True, seen=self._clock(), url=self.url, flocks=flocks
-        )
+            replica=self.replica_index, fresh=True, seen=self._clock(), url=self.url,
+            flocks=flocks, autostart_failures=failures,
+        )  # fmt: skip
 
     async def beat(self) -> None:
         """Write this replica's report, then check the others' (a store down: logged once)."""
         try:
             report = self.report()
-            await self.state.beat(
-                self.replica_index, self.url, self.started, json.dumps(report.flocks)
-            )
+            await self.state.beat(self.replica_index, self.url, self.started, encode_state(report))
             reports = await self.reports()
             desired = await self.state.desired()
         except STORE_ERRORS as exc:
@@ -317,10 +316,11 @@ class ReplicaGroup:
                 fresh = now - self.started <= stale  # not yet: give it a window to start
                 reports.append(ReplicaReport(replica=index, fresh=fresh))
                 continue
+            flocks, failures = decode_state(beat.state)
             reports.append(
                 ReplicaReport(
                     replica=index, fresh=now - beat.seen <= stale, seen=beat.seen,
-                    url=beat.url, flocks=beat.state,
+                    url=beat.url, flocks=flocks, autostart_failures=failures,
                 )
             )  # fmt: skip
         return reports

@@ -9,7 +9,12 @@ import httpx
 
 from mobu.exceptions import FlockNotFoundError, MonkeyNotFoundError
 from mobu.models.flock import FlockConfig
-from mobu.models.replicas import GroupFlockData, GroupFlockSummary, ReplicaFlockRow
+from mobu.models.replicas import (
+    GroupAutostartFailure,
+    GroupFlockData,
+    GroupFlockSummary,
+    ReplicaFlockRow,
+)
 from mobu.replicas.errors import ReplicaUnreachableError, SharedStateUnavailableError
 from mobu.replicas.group import STORE_ERRORS, ReplicaGroup
 from mobu.replicas.view import ReplicaReport, merge_data, merge_summary, rows
@@ -62,6 +67,16 @@ class GroupView:
         if merged is None:
             raise FlockNotFoundError(name)
         return merged
+
+    async def autostart_failures(self) -> list[GroupAutostartFailure]:
+        """The flocks that failed to start on each reporting replica, by replica."""
+        _, reports = await self._state()
+        return [
+            GroupAutostartFailure(replica=r.replica, name=f["name"], error=f["error"])
+            for r in reports
+            if r.fresh
+            for f in r.autostart_failures
+        ]
 
     async def rows(self, name: str) -> list[ReplicaFlockRow]:
         """One summary row per replica."""

@@ -7,6 +7,7 @@ see :meth:`StatsCollector.export`), its monkeys and its configuration as shown.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,19 @@ from mobu.services.flock import Flock
 from mobu.services.stats import StatsCollector
 from mobu.services.users import flock_users
 
-__all__ = ["ReplicaReport", "expected_share", "flock_report", "merge_data", "merge_summary", "rows"]
+__all__ = [
+    "ReplicaReport",
+    "decode_state",
+    "encode_state",
+    "expected_share",
+    "flock_report",
+    "merge_data",
+    "merge_summary",
+    "rows",
+]
+
+STATE_FORMAT = 2
+"""Marks a heartbeat state with its flocks and autostart failures (before: the flocks only)."""
 
 
 def flock_report(
@@ -54,6 +67,8 @@ class ReplicaReport:
     seen: float | None = None
     url: str | None = None
     flocks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    autostart_failures: list[dict[str, str]] = field(default_factory=list)
+    """Its flocks that failed to start: ``{"name", "error"}``."""
 
     @property
     def last_seen(self) -> datetime | None:
@@ -63,6 +78,23 @@ class ReplicaReport:
     def monkeys(self, flock: str) -> list[str]:
         """Names of its monkeys of ``flock``."""
         return [m["name"] for m in self.flocks.get(flock, {}).get("monkeys", [])]
+
+
+def encode_state(report: ReplicaReport) -> str:
+    """The JSON state of a heartbeat: the report's flocks and autostart failures."""
+    state = {
+        "format": STATE_FORMAT,
+        "flocks": report.flocks,
+        "autostart_failures": report.autostart_failures,
+    }
+    return json.dumps(state)
+
+
+def decode_state(state: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The flocks and autostart failures of a heartbeat state (an older replica's: flocks only)."""
+    if state.get("format") != STATE_FORMAT:
+        return state, []
+    return state.get("flocks", {}), list(state.get("autostart_failures", []))
 
 
 def expected_share(spec: FlockConfig | None, replica_count: int, replica: int) -> int:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from mobu.models.flock import FlockConfig
+from mobu.replicas.group import ReplicaGroup
 from mobu.services.manager import FlockManager
 from mobu.ui.errors import CrossSiteRequestError, NoFlockConfigError
 
@@ -51,22 +52,45 @@ class FlockActions:
         The process's flock manager.
     autostart
         The ``autostart:`` flocks of the configuration: start knows their configuration.
+    group
+        The replica group, if any: the buttons then change the shared desired state (the
+        calls of the API's ``PUT``, ``DELETE`` and refresh), so they reach every replica.
     """
 
-    def __init__(self, manager: FlockManager, autostart: Sequence[FlockConfig]) -> None:
+    def __init__(
+        self,
+        manager: FlockManager,
+        autostart: Sequence[FlockConfig],
+        group: ReplicaGroup | None = None,
+    ) -> None:
         self._manager = manager
         self._autostart = {c.name: c for c in autostart}
         self._stopped = _KNOWN.setdefault(manager, {})
+        self._group = group
 
     def can_start(self, name: str) -> bool:
         """Whether start knows the configuration of flock ``name``."""
         return name in self._stopped or name in self._autostart
 
+    async def _running(self, name: str) -> FlockConfig | None:
+        """The configuration flock ``name`` runs with (a group: its desired spec), if it runs."""
+        if self._group is not None:
+            desired = (await self._group.desired()).get(name)
+            if desired is not None:
+                return desired.spec
+        if name in self._manager.list_flocks():
+            return self._manager.get_flock(name).config
+        return None
+
     async def stop(self, name: str) -> str:
         """Stop a running flock (its configuration is kept for start)."""
-        config = self._manager.get_flock(name).config
-        await self._manager.stop_flock(name)
-        self._stopped[name] = config
+        config = await self._running(name)
+        if self._group is not None:
+            await self._group.delete(name)
+        else:
+            await self._manager.stop_flock(name)
+        if config is not None:
+            self._stopped[name] = config
         return f"Flock {name} stopped"
 
     async def start(self, name: str) -> str:
@@ -75,13 +99,18 @@ class FlockActions:
         if config is None:
             msg = f"The configuration of flock {name} is not known here; start it with the API"
             raise NoFlockConfigError(msg, ("path", "flock"))
-        if name in self._manager.list_flocks():
-            config = self._manager.get_flock(name).config
-        await self._manager.start_flock(config)
+        config = await self._running(name) or config
+        if self._group is not None:
+            await self._group.put(config)
+        else:
+            await self._manager.start_flock(config)
         self._stopped.pop(name, None)
         return f"Flock {name} started"
 
-    def refresh(self, name: str) -> str:
-        """Ask every monkey of the flock to refresh."""
-        self._manager.refresh_flock(name)
+    async def refresh(self, name: str) -> str:
+        """Ask every monkey of the flock to refresh (a group: on every replica)."""
+        if self._group is not None:
+            await self._group.refresh(name)
+        else:
+            self._manager.refresh_flock(name)
         return f"Flock {name}: refresh requested"

@@ -28,6 +28,7 @@ __all__ = [
     "overview_rows",
     "percent",
     "seconds",
+    "state_counts",
 ]
 
 NONE = "-"
@@ -74,6 +75,8 @@ class OverviewRow:
     """JSON ``[[epoch seconds, count, failures, p95 ms or null], ...]`` for the chart."""
     last_failure: str
     last_failure_ago: str
+    missing: str = ""
+    """A replica group's silent replicas and their monkeys ("" when none, or one process)."""
 
 
 def _last_failure(last: LastFailure | None) -> tuple[str, str]:
@@ -158,6 +161,16 @@ class FlockStatus:
     successes: int = 0
     failures: int = 0
     can_start: bool = False
+    missing: str = ""
+    """A replica group's silent replicas and their monkeys ("" when none, or one process)."""
+
+
+def state_counts(monkeys: Iterable[MonkeyView]) -> str:
+    """ "6 running, 3 error": how many monkeys are in each state."""
+    counts: dict[str, int] = {}
+    for monkey in monkeys:
+        counts[monkey.state] = counts.get(monkey.state, 0) + 1
+    return ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items()))
 
 
 def flock_status(manager: FlockManager, name: str, prefix: str, *, can_start: bool) -> FlockStatus:
@@ -171,15 +184,12 @@ def flock_status(manager: FlockManager, name: str, prefix: str, *, can_start: bo
         MonkeyView(name=m.name, state=m.state.value, log_url=f"{base}/{quote(m.name)}/log")
         for m in data.monkeys
     ]
-    counts: dict[str, int] = {}
-    for monkey in monkeys:
-        counts[monkey.state] = counts.get(monkey.state, 0) + 1
     return FlockStatus(
         name=name,
         running=True,
         business=data.config.business.type,
         monkeys=monkeys,
-        states=", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items())),
+        states=state_counts(monkeys),
         successes=0 if summary is None else summary.success_count,
         failures=0 if summary is None else summary.failure_count,
         can_start=can_start,
