@@ -1,0 +1,92 @@
+"""The shared httpx client, its connections spread over several pools.
+
+httpcore's connection pool walks every one of its connections (and, for each idle one, the
+whole list again) each time a request starts or a response closes. With thousands of
+monkeys calling one hub at once, a single pool holds a connection per request in flight, so
+every call costs time in proportion to the number of monkeys: at 1,000 Jupyter monkeys the walk
+was a third of mobu's CPU while the labs started, and most of a stop-all. Spreading requests
+round-robin over ``shards`` pools divides that walk by ``shards``; connections are still kept
+alive and reused within each pool.
+"""
+
+from __future__ import annotations
+
+import itertools
+import ssl
+
+import httpx
+from httpx._utils import get_environment_proxies
+
+__all__ = ["DEFAULT_SHARDS", "ShardedTransport", "shared_httpx_client"]
+
+DEFAULT_SHARDS = 32
+"""Pools of the shared client: 3,000 monkeys in flight make about 100 connections per pool."""
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """Sends each request through the next of ``shards`` connection pools, in turn.
+
+    Parameters
+    ----------
+    shards
+        Number of pools.
+    verify
+        TLS verification (context or flag), for every pool.
+    limits
+        Limits of each pool (``max_keepalive_connections`` is per pool).
+    proxy
+        Proxy every pool goes through, if any.
+    """
+
+    def __init__(
+        self,
+        shards: int = DEFAULT_SHARDS,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        limits: httpx.Limits | None = None,
+        proxy: httpx.Proxy | str | None = None,
+    ) -> None:
+        if shards < 1:
+            raise ValueError("shards must be at least 1")
+        limits = limits or httpx.Limits(max_connections=None, max_keepalive_connections=8)
+        self.pools = [
+            httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)
+            for _ in range(shards)
+        ]
+        self._turn = itertools.cycle(self.pools)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await next(self._turn).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self.pools:
+            await pool.aclose()
+
+
+def shared_httpx_client(
+    verify: ssl.SSLContext | bool,
+    *,
+    timeout: float = 30.0,
+    shards: int = DEFAULT_SHARDS,
+    keepalive_per_shard: int = 8,
+) -> httpx.AsyncClient:
+    """The process's httpx client: sharded pools, proxies from the environment as before.
+
+    A client given its own transport ignores ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, so
+    they are mounted here as httpx would (a sharded transport per proxy, none for ``NO_PROXY``
+    hosts).
+    """
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive_per_shard)
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for pattern, proxy in get_environment_proxies().items():
+        mounts[pattern] = (
+            None
+            if proxy is None
+            else ShardedTransport(shards, verify=verify, limits=limits, proxy=proxy)
+        )
+    return httpx.AsyncClient(
+        transport=ShardedTransport(shards, verify=verify, limits=limits),
+        mounts=mounts,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+    )
