@@ -132,13 +132,13 @@ async def mobu_side(url: str, n: int, idle: float, window: float, grace: float) 
         # Warm-up: a few monkeys load what is loaded once (modules, validators, pools, metric
         # series), so that the RSS per monkey below is the cost of one more monkey.
         await context.manager.start_flock(_flock("warm", WARM, idle))
-        await asyncio.wait_for(counter.all_ran.wait(), 600)
+        await asyncio.wait_for(counter.all_ran.wait(), 1500)
         await context.manager.stop_flock("warm")
         counter.reset(n)
         base = _rss()
         start = time.perf_counter()
         await context.manager.start_flock(_flock("scale", n, idle))
-        await asyncio.wait_for(counter.all_ran.wait(), 600)
+        await asyncio.wait_for(counter.all_ran.wait(), 1500)
         ready = time.perf_counter() - start
         per_client = (_rss() - base) / n
         print("steady window starts", file=sys.stderr, flush=True)  # for a profiler to attach
@@ -224,7 +224,7 @@ async def floor_side(url: str, n: int, idle: float, window: float) -> dict[str, 
             )
             for i in range(n)
         ]
-        await asyncio.wait_for(counter.all_ran.wait(), 600)
+        await asyncio.wait_for(counter.all_ran.wait(), 1500)
         ready = time.perf_counter() - start
         per_client = (_rss() - base) / n
         steady = await _steady(counter, window)

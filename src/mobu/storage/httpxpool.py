@@ -11,7 +11,6 @@ alive and reused within each pool.
 
 from __future__ import annotations
 
-import itertools
 import ssl
 
 import httpx
@@ -19,8 +18,8 @@ from httpx._utils import get_environment_proxies
 
 __all__ = ["DEFAULT_SHARDS", "ShardedTransport", "shared_httpx_client"]
 
-DEFAULT_SHARDS = 32
-"""Pools of the shared client: 3,000 monkeys in flight make about 100 connections per pool."""
+DEFAULT_SHARDS = 8
+"""Pools of the shared client: 3,000 monkeys in flight make about 375 connections per pool."""
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
@@ -48,15 +47,15 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     ) -> None:
         if shards < 1:
             raise ValueError("shards must be at least 1")
-        limits = limits or httpx.Limits(max_connections=None, max_keepalive_connections=8)
+        limits = limits or httpx.Limits(max_connections=None, max_keepalive_connections=32)
         self.pools = [
             httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)
             for _ in range(shards)
         ]
-        self._turn = itertools.cycle(self.pools)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await next(self._turn).handle_async_request(request)
+        pool = self.pools[hash(_affinity(request.url.path)) % len(self.pools)]
+        return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
         for pool in self.pools:
@@ -68,7 +67,7 @@ def shared_httpx_client(
     *,
     timeout: float = 30.0,
     shards: int = DEFAULT_SHARDS,
-    keepalive_per_shard: int = 8,
+    keepalive_per_shard: int = 32,
 ) -> httpx.AsyncClient:
     """The process's httpx client: sharded pools, proxies from the environment as before.
 
@@ -90,3 +89,14 @@ def shared_httpx_client(
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
     )
+
+
+def _affinity(path: str) -> str:
+    """What picks the pool: the user a hub or lab URL is about (``.../users/<name>/...``,
+    ``/user/<name>/...``), else the path. One user's calls then reuse one pool's connection,
+    as with a single pool, while different users spread over the pools."""
+    parts = path.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part in ("users", "user"):
+            return parts[i + 1]
+    return path
