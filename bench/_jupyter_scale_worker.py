@@ -3,10 +3,13 @@
 ``mobu URL N IDLE WINDOW GRACE``: one mobu process (the real engine, per-monkey log files)
 holds N NubladoPythonLoop monkeys against the kernel stand-in, each with an open kernel
 websocket executing ``print(1+1)`` every IDLE seconds. ``floor URL N IDLE WINDOW``: N minimal
-clients in one process (a session, a websocket, a loop of execute + sleep). Both write one
-JSON object: seconds until all N executed once, RSS per client (after ``gc.collect``, minus the
-process before the clients), CPU per execution and event-loop lag in a steady WINDOW, and the
-time to stop all of them (mobu: ``stop_flock``, its grace GRACE; floor: signal, close, delete).
+clients in one process (a session, a websocket, a loop of execute + sleep, the first execution
+at a random point of the first period, as the monkeys' own start spreads theirs). Both first run
+a warm-up of WARM clients (started, executed once, stopped), so that one-off costs (modules,
+validators, pools) are not counted per client. Both write one JSON object: seconds until all N
+executed once, RSS per client (after ``gc.collect``, minus the process after the warm-up), CPU
+per execution and event-loop lag in a steady WINDOW, and the time to stop all of them (mobu:
+``stop_flock``, its grace GRACE; floor: signal, close, delete).
 """
 
 from __future__ import annotations
