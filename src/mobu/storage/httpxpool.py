@@ -5,8 +5,9 @@ whole list again) each time a request starts or a response closes. With thousand
 monkeys calling one hub at once, a single pool holds a connection per request in flight, so
 every call costs time in proportion to the number of monkeys: at 1,000 Jupyter monkeys the walk
 was a third of mobu's CPU while the labs started, and most of a stop-all. Spreading requests
-round-robin over ``shards`` pools divides that walk by ``shards``; connections are still kept
-alive and reused within each pool.
+over ``shards`` pools, by the user each URL is about, divides that walk by ``shards``; one
+user's calls keep reusing one pool's connection (round-robin made each call of a monkey open a
+connection in another pool, and held about twice the memory per monkey).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ DEFAULT_SHARDS = 8
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
-    """Sends each request through the next of ``shards`` connection pools, in turn.
+    """Sends each request through one of ``shards`` connection pools, chosen by its user.
 
     Parameters
     ----------
