@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -46,8 +47,7 @@ print(_j.dumps({"image": _o.environ.get("JUPYTER_IMAGE_SPEC") or _o.environ.get(
 """
 
 STOPPING_CALL_TIMEOUT = 10.0
-"""Longest wait, in seconds, for a session delete issued while the monkey is stopping (RSP
-flavour; the hub helper leaves the session to the lab's deletion)."""
+"""Longest wait, in seconds, for a session delete issued while the monkey is stopping."""
 
 
 class NubladoSpawnLab(TimedEvent):
@@ -290,8 +290,7 @@ class LabSessionHelper:
         """Open a session (notebook path ``name``, or anonymous) and its kernel connection.
 
         The body runs with :attr:`channel` connected and the session set up (image, node and
-        working directory); leaving deletes the session, unless the monkey is stopping (its
-        lab is then stopped, which ends the session).
+        working directory); leaving deletes the session, bounded when the monkey is stopping.
         """
         hub = self.hub_client()
         lab = LabClient(
@@ -386,13 +385,14 @@ class LabSessionHelper:
     async def _close_session(self, lab: LabClient, session: LabSession) -> None:
         self._lab = self._session = None
         await self.close_channel()
-        if self.business.stopping:
-            # The lab is stopped at shutdown (or close), which ends the kernel and its session:
-            # deleting the session first would only hold the stop, by one call per monkey.
-            return
         self.business.logger.info("Deleting lab session")
         try:
-            async with self.step("session_delete"):
-                await lab.delete_session(session)
-        except JupyterError as exc:
+            if self.business.stopping:
+                # Deleting the lab at shutdown ends the kernel anyway: do not hold the stop.
+                async with asyncio.timeout(STOPPING_CALL_TIMEOUT):
+                    await lab.delete_session(session)
+            else:
+                async with self.step("session_delete"):
+                    await lab.delete_session(session)
+        except (JupyterError, TimeoutError) as exc:
             self.business.logger.warning("Unable to delete lab session", error=str(exc))
