@@ -3,10 +3,13 @@
 ``mobu URL N IDLE WINDOW GRACE``: one mobu process (the real engine, per-monkey log files)
 holds N NubladoPythonLoop monkeys against the kernel stand-in, each with an open kernel
 websocket executing ``print(1+1)`` every IDLE seconds. ``floor URL N IDLE WINDOW``: N minimal
-clients in one process (a session, a websocket, a loop of execute + sleep). Both write one
-JSON object: seconds until all N executed once, RSS per client (after ``gc.collect``, minus the
-process before the clients), CPU per execution and event-loop lag in a steady WINDOW, and the
-time to stop all of them (mobu: ``stop_flock``, its grace GRACE; floor: signal, close, delete).
+clients in one process (a session, a websocket, a loop of execute + sleep, the first execution
+at a random point of the first period, as the monkeys' own start spreads theirs). Both first run
+a warm-up of WARM clients (started, executed once, stopped), so that one-off costs (modules,
+validators, pools) are not counted per client. Both write one JSON object: seconds until all N
+executed once, RSS per client (after ``gc.collect``, minus the process after the warm-up), CPU
+per execution and event-loop lag in a steady WINDOW, and the time to stop all of them (mobu:
+``stop_flock``, its grace GRACE; floor: signal, close, delete).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import gc
 import json
 import logging
+import random
 import sys
 import time
 import uuid
@@ -39,6 +43,8 @@ from mobu.factory import ProcessContext
 from mobu.models.flock import FlockConfig
 
 _ME = psutil.Process()
+WARM = 10
+"""Clients of the warm-up that runs before the base RSS is taken, on both sides."""
 
 
 def _rss() -> float:
@@ -58,6 +64,13 @@ class Counter:
         self.count = 0
         self.failures = 0
         self.users: set[str] = set()
+        self.goal = goal
+        self.all_ran = asyncio.Event()
+
+    def reset(self, goal: int) -> None:
+        """Start counting afresh (after the warm-up)."""
+        self.count = self.failures = 0
+        self.users = set()
         self.goal = goal
         self.all_ran = asyncio.Event()
 
@@ -98,10 +111,20 @@ async def _steady(counter: Counter, window: float) -> dict[str, float]:
     }
 
 
+def _flock(name: str, n: int, idle: float) -> FlockConfig:
+    return FlockConfig.model_validate({
+        "name": name, "count": n,
+        "user_spec": {"username_prefix": f"bot-mobu-{name[0]}{uuid.uuid4().hex[:6]}"},
+        "business": {"type": "NubladoPythonLoop", "options": {
+            "code": "print(1+1)", "max_executions": 100_000,
+            "execution_idle_time": idle, "spawn_settle_time": 0, "delete_lab": False,
+            "idle_time": 3600, "get_node": False}}})  # fmt: skip
+
+
 async def mobu_side(url: str, n: int, idle: float, window: float, grace: float) -> dict[str, Any]:
     """N NubladoPythonLoop monkeys in the real engine."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    counter = Counter(n)
+    counter = Counter(WARM)
     config = Config(
         discovery={"services": {"hub": url}},
         identity={"provider": "jupyterhub", "admin_token": "standin-admin"},
@@ -109,17 +132,16 @@ async def mobu_side(url: str, n: int, idle: float, window: float, grace: float) 
     )
     context = ProcessContext(config, logger=structlog.get_logger("bench"), events=Events([counter]))
     async with context:
+        # Warm-up: a few monkeys load what is loaded once (modules, validators, pools, metric
+        # series), so that the RSS per monkey below is the cost of one more monkey.
+        await context.manager.start_flock(_flock("warm", WARM, idle))
+        await asyncio.wait_for(counter.all_ran.wait(), 1500)
+        await context.manager.stop_flock("warm")
+        counter.reset(n)
         base = _rss()
-        flock = FlockConfig.model_validate({
-            "name": "scale", "count": n,
-            "user_spec": {"username_prefix": f"bot-mobu-s{uuid.uuid4().hex[:6]}"},
-            "business": {"type": "NubladoPythonLoop", "options": {
-                "code": "print(1+1)", "max_executions": 100_000,
-                "execution_idle_time": idle, "spawn_settle_time": 0, "delete_lab": False,
-                "idle_time": 3600, "get_node": False}}})  # fmt: skip
         start = time.perf_counter()
-        await context.manager.start_flock(flock)
-        await asyncio.wait_for(counter.all_ran.wait(), 600)
+        await context.manager.start_flock(_flock("scale", n, idle))
+        await asyncio.wait_for(counter.all_ran.wait(), 1500)
         ready = time.perf_counter() - start
         per_client = (_rss() - base) / n
         print("steady window starts", file=sys.stderr, flush=True)  # for a profiler to attach
@@ -169,6 +191,10 @@ async def _floor_client(
         ws_url, subprotocols=[V1], proxy=None, max_size=None, compression=None
     ) as ws:  # type: ignore[list-item]
         opened[0] += 1
+        # Spread the first execution over one period, as the monkeys' own start spreads theirs:
+        # N clients executing in lockstep batch their I/O and understate the floor's cost.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), random.uniform(0, idle))
         while not stopping.is_set():
             await _execute(ws, user)
             counter.executed(user)
@@ -185,6 +211,13 @@ async def floor_side(url: str, n: int, idle: float, window: float) -> dict[str, 
     opened = [0]
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with httpx.AsyncClient(trust_env=False, timeout=120, limits=limits) as http:
+        warm, warm_stop = Counter(WARM), asyncio.Event()  # the same warm-up as the mobu side
+        clients = [_floor_client(http, url, f"floorwarm{uuid.uuid4().hex[:6]}-{i}", idle, warm,
+                                 warm_stop, [0]) for i in range(WARM)]  # fmt: skip
+        warming = asyncio.gather(*clients)
+        await asyncio.wait_for(warm.all_ran.wait(), 600)
+        warm_stop.set()
+        await warming
         base = _rss()
         prefix = f"floor{uuid.uuid4().hex[:6]}"
         start = time.perf_counter()
@@ -194,7 +227,7 @@ async def floor_side(url: str, n: int, idle: float, window: float) -> dict[str, 
             )
             for i in range(n)
         ]
-        await asyncio.wait_for(counter.all_ran.wait(), 600)
+        await asyncio.wait_for(counter.all_ran.wait(), 1500)
         ready = time.perf_counter() - start
         per_client = (_rss() - base) / n
         steady = await _steady(counter, window)

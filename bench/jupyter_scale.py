@@ -61,7 +61,7 @@ def run_side(side: str, url: str, n: int, idle: float, window: float) -> dict[st
                 str(n), str(idle), str(window), str(GRACE)]  # fmt: skip
         process = spawn(argv, core=generator_core(), stderr=subprocess.PIPE)
         try:
-            _, stderr = process.communicate(timeout=900)
+            _, stderr = process.communicate(timeout=2400)
         finally:
             stop(process)
         if process.returncode != 0:

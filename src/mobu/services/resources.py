@@ -14,6 +14,7 @@ from mobu.exceptions import MissingServiceError
 from mobu.services.business.querysets import SHIPPED_ONLY, QuerySetLocator
 from mobu.services.repo import RepoCache
 from mobu.storage.fasthttp import FastHTTPClient
+from mobu.storage.httpxpool import shared_httpx_client
 
 __all__ = ["COLLABORATORS", "BusinessServices", "SharedClients"]
 
@@ -65,12 +66,8 @@ class SharedClients:
     def http_client(self) -> httpx.AsyncClient:
         """Shared httpx client for API-style calls (JupyterHub, identity providers)."""
         if self._http_client is None or self._http_client.is_closed:
-            self._http_client = httpx.AsyncClient(
-                verify=self.ssl_context,
-                timeout=httpx.Timeout(30.0),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-                follow_redirects=False,
-            )
+            # Sharded pools: one httpcore pool walks all its connections on every call.
+            self._http_client = shared_httpx_client(self.ssl_context)
         return self._http_client
 
     async def aclose(self) -> None:
