@@ -26,6 +26,26 @@ PYTHON = sys.executable
 RESULTS = BENCH / "results"
 
 
+def _private_state_home() -> None:
+    """Give every mobu a benchmark starts a throw-away data directory, never the user's own.
+
+    A worker that builds the service would otherwise write its history database and monkey logs
+    to ``~/.local/state/mobu``; an explicit ``XDG_STATE_HOME`` or ``MOBU_DATA_DIR`` is kept.
+    """
+    if "XDG_STATE_HOME" in os.environ or "MOBU_DATA_DIR" in os.environ:
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    state = tempfile.mkdtemp(prefix="mobu-bench-state-")
+    os.environ["XDG_STATE_HOME"] = state
+    atexit.register(shutil.rmtree, state, ignore_errors=True)
+
+
+_private_state_home()
+
+
 def has_uvloop() -> bool:
     """Whether uvloop is installed (the service then runs on it, as uvicorn picks it)."""
     try:
