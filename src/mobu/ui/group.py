@@ -8,13 +8,11 @@ the API's merged view does.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from mobu.exceptions import FlockNotFoundError
 from mobu.history import HistoryReader
 from mobu.models.replicas import GroupFlockSummary
 from mobu.replicas.merged import GroupView
-from mobu.ui.views import FlockStatus, MonkeyView, OverviewRow, overview_rows, state_counts
+from mobu.ui.views import FlockStatus, OverviewRow, overview_rows, running_status
 
 __all__ = ["group_overview_rows", "group_status", "missing_text"]
 
@@ -47,19 +45,4 @@ async def group_status(view: GroupView, name: str, prefix: str, *, can_start: bo
         summary = await view.summary(name)
     except FlockNotFoundError:
         return FlockStatus(name=name, running=False, can_start=can_start)
-    base = f"{prefix}/flocks/{quote(name)}/monkeys"
-    monkeys = [
-        MonkeyView(name=m.name, state=m.state.value, log_url=f"{base}/{quote(m.name)}/log")
-        for m in data.monkeys
-    ]
-    return FlockStatus(
-        name=name,
-        running=True,
-        business=data.config.business.type,
-        monkeys=monkeys,
-        states=state_counts(monkeys),
-        successes=summary.success_count,
-        failures=summary.failure_count,
-        can_start=can_start,
-        missing=missing_text(summary),
-    )
+    return running_status(data, summary, prefix, can_start=can_start, missing=missing_text(summary))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from mobu.history import HistoryReader
-from mobu.models.flock import FlockSummary
+from mobu.models.flock import FlockData, FlockSummary
 from mobu.models.history import FailureEntry, FlockOverview, LastFailure
 from mobu.models.monkey import MonkeyState
 from mobu.services.manager import FlockManager
@@ -179,13 +179,25 @@ def flock_status(manager: FlockManager, name: str, prefix: str, *, can_start: bo
         return FlockStatus(name=name, running=False, can_start=can_start)
     data = manager.get_flock(name).dump()
     summary = next((s for s in manager.summarize_flocks() if s.name == name), None)
-    base = f"{prefix}/flocks/{quote(name)}/monkeys"
+    return running_status(data, summary, prefix, can_start=can_start)
+
+
+def running_status(
+    data: FlockData,
+    summary: FlockSummary | None,
+    prefix: str,
+    *,
+    can_start: bool,
+    missing: str = "",
+) -> FlockStatus:
+    """The status of a running flock from its data and counters (this process's or a group's)."""
+    base = f"{prefix}/flocks/{quote(data.name)}/monkeys"
     monkeys = [
         MonkeyView(name=m.name, state=m.state.value, log_url=f"{base}/{quote(m.name)}/log")
         for m in data.monkeys
     ]
     return FlockStatus(
-        name=name,
+        name=data.name,
         running=True,
         business=data.config.business.type,
         monkeys=monkeys,
@@ -193,6 +205,7 @@ def flock_status(manager: FlockManager, name: str, prefix: str, *, can_start: bo
         successes=0 if summary is None else summary.success_count,
         failures=0 if summary is None else summary.failure_count,
         can_start=can_start,
+        missing=missing,
     )
 
 
