@@ -8,8 +8,10 @@ bound), ``equivalent_events`` (stop once this many EmptyLoop + HTTPCheck iterati
 ``FlockManager`` → ``Flock`` → ``Monkey`` → ``Business``, with per-monkey log files.
 
 Each sample holds the process's RSS after ``gc.collect()``, its open file descriptors, threads,
-asyncio tasks, the size of its temporary directory (``TMPDIR``, private to this process: the
-per-monkey logs and any clone live there), and the events counted per name so far. OUT gets one
+asyncio tasks, the size on disk of what its monkeys write (its private ``TMPDIR`` and the data
+directory's ``logs``, ``work`` and ``repos``: per-monkey logs, scratch files, clones), the size of
+the history store (kept apart: it grows with time by design, up to its retention), and the events
+counted per name so far. OUT gets one
 JSON object.
 """
 
@@ -81,8 +83,12 @@ def tree_bytes(path: Path) -> int:
     return total
 
 
-def sample(counting: Counting, start: float, tmp: Path) -> dict[str, Any]:
-    """One reading of the process."""
+WRITTEN = ("logs", "work", "repos")
+"""The data directory's parts that the monkeys write to (bounded: logs rotate, work is cleaned)."""
+
+
+def sample(counting: Counting, start: float, tmp: Path, data: Path) -> dict[str, Any]:
+    """One reading of the process (``tmp``: its TMPDIR; ``data``: its data directory)."""
     gc.collect()
     process = psutil.Process()
     return {
@@ -92,7 +98,8 @@ def sample(counting: Counting, start: float, tmp: Path) -> dict[str, Any]:
         "fds": process.num_fds(),
         "threads": process.num_threads(),
         "tasks": len(asyncio.all_tasks()),
-        "tmp_bytes": tree_bytes(tmp),
+        "disk_bytes": tree_bytes(tmp) + sum(tree_bytes(data / name) for name in WRITTEN),
+        "history_bytes": tree_bytes(data / "history"),
         "events": dict(counting.names),
     }
 
@@ -105,8 +112,9 @@ async def soak(spec: dict[str, Any]) -> dict[str, Any]:
     context = ProcessContext(Config(**spec["config"]), logger=quiet_logger())
     context.events.add_sink(counting)
     samples = []
+    data = context.data_dirs.root
     async with context:
-        base = sample(counting, time.perf_counter(), tmp)
+        base = sample(counting, time.perf_counter(), tmp, data)
         start = time.perf_counter()
         for flock in spec["flocks"]:
             await context.manager.start_flock(FlockConfig.model_validate(flock))
@@ -115,12 +123,12 @@ async def soak(spec: dict[str, Any]) -> dict[str, Any]:
             remaining = min(float(spec["interval"]), deadline - time.perf_counter())
             with contextlib.suppress(TimeoutError):  # the sampling interval is up
                 await asyncio.wait_for(counting.reached.wait(), timeout=max(remaining, 0.0))
-            samples.append(sample(counting, start, tmp))
+            samples.append(sample(counting, start, tmp, data))
         stop_start = time.perf_counter()
         for flock in spec["flocks"]:
             await context.manager.stop_flock(flock["name"])
         stop_seconds = time.perf_counter() - stop_start
-        after_stop = sample(counting, start, tmp)
+        after_stop = sample(counting, start, tmp, data)
     return {
         "base": base,
         "samples": samples,

@@ -5,8 +5,9 @@ against the loopback target (``bench/target.py``), NubladoPythonLoop monkeys aga
 JupyterHub (:class:`mobu.platform.hub.LocalHub`: spawn a lab, run code, delete it, again) and
 TAPQueryRunner monkeys against a private DaCHS (:class:`mobu.platform.dachs.DachsServer`). Every
 ``--interval`` seconds the worker (``bench/_soak_worker.py``) reads its RSS after
-``gc.collect()``, open file descriptors, threads, asyncio tasks and the size of its private
-``TMPDIR`` (the per-monkey logs).
+``gc.collect()``, open file descriptors, threads, asyncio tasks, the size of what its monkeys
+write (its private ``TMPDIR`` and the data directory's ``logs``, ``work`` and ``repos``: the
+per-monkey logs, scratch files, clones) and, apart, the size of the history store.
 
 Time compression, as in ``stats_memory.py``: the EmptyLoop and HTTPCheck monkeys run with
 ``idle_time`` 0, and one equivalent minute is the 6 iterations each of them would make with a
@@ -17,11 +18,12 @@ idle time, but their iterations take real time (a lab cycle is seconds), so they
 
 Pass: after the warm-up (the first ``--warm-up`` fraction of the equivalent time, at least 20
 equivalent minutes: pools, log buffers and log files filling up to their cap), each metric's
-least-squares slope does not grow beyond its tolerance: RSS and TMPDIR ≤ 1 MB per equivalent
-hour; fds, threads, tasks ≤ 5 % of their mean (at least 2) per equivalent day. The per-monkey
-logs are capped at ``--log-max-bytes`` (``monkey_log_max_bytes``; 64 KiB here instead of the
-service's 1 MiB, so that every log reaches its cap within the run and the TMPDIR curve can
-flatten: at 1 MiB it would keep growing, by design, for days).
+least-squares slope does not grow beyond its tolerance: RSS and what is written ≤ 1 MB per
+equivalent hour (what is written may also rise within its bound); fds, threads, tasks ≤ 5 % of
+their mean (at least 2) per equivalent day. The per-monkey logs are capped at
+``--log-max-bytes`` (``monkey_log_max_bytes``; 64 KiB here instead of the service's 1 MiB, so
+that every log reaches its cap within the run and the written curve can flatten: at 1 MiB it
+would keep growing, by design, for days).
 
 Usage: ``python bench/soak.py [--empty 2000] [--http 200] [--nublado 2] [--tap 2]
 [--hours 24] [--seconds 480] [--interval 5] [--warm-up 0.25] [--log-max-bytes 65536]
@@ -63,7 +65,7 @@ from mobu.platform.dachs import DachsServer
 from mobu.platform.hub import LocalHub
 
 PER_MINUTE = 6  # iterations per monkey per minute with idle_time 10 s
-METRICS = ("rss", "fds", "threads", "tasks", "tmp_bytes")
+METRICS = ("rss", "fds", "threads", "tasks", "disk_bytes")
 MB = 2**20
 
 
@@ -167,8 +169,8 @@ def slope(xs: list[float], ys: list[float]) -> float:
 def analyse(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Equivalent hours of each sample, then slope and verdict per metric after the warm-up.
 
-    TMPDIR also passes when it never exceeds its bound, every monkey's log cap: rotation makes
-    it a saw-tooth that rises towards that bound until every log has rotated once.
+    What the monkeys write also passes when it never exceeds its bound, every monkey's log cap:
+    rotation makes it a saw-tooth that rises towards that bound until every log has rotated once.
     """
     clock_monkeys = args.empty + args.http
     cap = (clock_monkeys + args.nublado + args.tap) * args.log_max_bytes / MB
@@ -180,16 +182,16 @@ def analyse(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     tail = [p for p in samples if p["hours"] >= start]
     verdicts = {}
     for metric in METRICS:
-        ys = [p[metric] / MB if metric in ("rss", "tmp_bytes") else p[metric] for p in tail]
+        ys = [p[metric] / MB if metric in ("rss", "disk_bytes") else p[metric] for p in tail]
         per_hour = slope([p["hours"] for p in tail], ys)
         mean = sum(ys) / len(ys) if ys else float("nan")
-        tolerance = 1.0 if metric in ("rss", "tmp_bytes") else max(2.0, 0.05 * mean) / 24
+        tolerance = 1.0 if metric in ("rss", "disk_bytes") else max(2.0, 0.05 * mean) / 24
         verdicts[metric] = {
             "slope_per_hour": per_hour, "per_day": per_hour * 24, "mean": mean,
             "min": min(ys, default=float("nan")), "max": max(ys, default=float("nan")),
             "tolerance_per_hour": tolerance, "flat": per_hour <= tolerance,
         }  # fmt: skip
-        if metric == "tmp_bytes":
+        if metric == "disk_bytes":
             verdicts[metric]["bound"] = cap
             verdicts[metric]["bounded"] = verdicts[metric]["max"] <= cap
     flat = all(v["flat"] or v.get("bounded", False) for v in verdicts.values())
@@ -217,16 +219,16 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
         events = p["events"]
         rows.append([
             f"{p['hours']:.2f} h", f"{p['seconds']:.0f}", fmt(p["clock"]), f"{p['rss'] / MB:.1f}",
-            p["fds"], p["threads"], fmt(p["tasks"]), f"{p['tmp_bytes'] / MB:.1f}",
+            p["fds"], p["threads"], fmt(p["tasks"]), f"{p['disk_bytes'] / MB:.1f}",
             events.get("nublado_spawn_lab", 0), fmt(events.get("nublado_python_execution", 0)),
             fmt(events.get("tap_query", 0)),
         ])  # fmt: skip
     text = table(
         ["equivalent time", "real s", "EmptyLoop+HTTPCheck iterations", "RSS MB", "fds",
-         "threads", "tasks", "TMPDIR MB", "labs spawned", "Python executions", "TAP queries"],
+         "threads", "tasks", "written MB", "labs spawned", "Python executions", "TAP queries"],
         rows,
     )  # fmt: skip
-    units = {"rss": "MB", "tmp_bytes": "MB"}
+    units = {"rss": "MB", "disk_bytes": "MB"}
     verdict_rows = []
     for metric, v in result["verdicts"].items():
         unit = units.get(metric, "")
@@ -252,7 +254,9 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
         f" {base['tasks']} tasks. Slopes from {result['steady_from_hours']:.2f} h on"
         f" ({result['tail_samples']} samples). Failures: {result['failures'] or 'none'}."
         f" Stop of all flocks {result['stop_seconds']:.1f} s; after it {after['fds']} fds,"
-        f" {after['threads']} threads, {after['tasks']} tasks."
+        f" {after['threads']} threads, {after['tasks']} tasks; history store"
+        f" {after.get('history_bytes', 0) / MB:.1f} MB (kept apart: it grows with time up to its"
+        " retention)."
         f" Verdict: **{'every metric flat or bounded' if result['flat'] else 'not flat'}**."
     )
     return text

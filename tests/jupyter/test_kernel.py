@@ -128,3 +128,36 @@ async def test_bad_token_and_unknown_kernel(
     await lab.delete_session(session)
     with pytest.raises(KernelConnectionError, match="Cannot open kernel websocket"):
         await lab.open_kernel(session)
+
+
+async def test_keepalive_tolerates_a_busy_lab_up_to_the_call_timeout(
+    lab: LabClient, jupyter_server: LocalJupyterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab that answers no ping for a while keeps a connection whose call timeout is longer.
+
+    The server is paused (SIGSTOP) until the connection with the short call timeout is closed as
+    lost; the one whose call timeout is longer is still open and runs code once it is resumed.
+    """
+    monkeypatch.setattr("mobu.storage.jupyter.kernel.KEEPALIVE_INTERVAL", 0.5)
+    session = await lab.create_session()
+    lab.timeout = 2.0
+    short = await lab.open_kernel(session)
+    lab.timeout = 120.0
+    long = await lab.open_kernel(session)
+    server = psutil.Process(jupyter_server.proc.pid if jupyter_server.proc else 0)
+    try:
+        assert (await long.execute("print('before')")).stdout == "before\n"
+        server.suspend()
+        try:
+            async with asyncio.timeout(60):  # the short one's ping times out after about 2.5 s
+                await short.websocket.wait_closed()
+        finally:
+            server.resume()
+        assert (await long.execute("print('after')", timeout=60)).stdout == "after\n"
+        with pytest.raises(KernelConnectionError):
+            await short.execute("print('lost')")
+    finally:
+        server.resume()
+        await short.close()
+        await long.close()
+        await lab.delete_session(session)

@@ -82,7 +82,15 @@ async def _until_processes_exit(hub: LocalHub) -> None:
     """
     _gone, alive = await asyncio.to_thread(psutil.wait_procs, hub.user_processes(), SPAWN_WAIT)
     assert alive == []
-    assert hub.user_processes() == []
+    left = [(p.pid, _cmdline(p)) for p in hub.user_processes()]
+    assert left == []
+
+
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return "(exited)"
 
 
 def _cwd(process: psutil.Process) -> str:
@@ -152,13 +160,14 @@ async def test_ramping_20_to_5_stops_exactly_15(open_hub: LocalHub) -> None:
         )
         await _until_all_executed(events, failures, 20)
         monkeys = flock.monkeys
-        assert len(await _running_servers(open_hub, "bot-mobu-ramp")) == 20
+        servers = await _running_servers(open_hub, "bot-mobu-ramp")
+        assert len(servers) == 20, servers
         await context.manager.resize_flock("ramp", 5)
         removed, kept = monkeys[5:], monkeys[:5]
         assert len(removed) == 15
         assert flock.monkeys == kept
-        assert all(m.state == MonkeyState.FINISHED for m in removed)
-        assert all(m.state == MonkeyState.RUNNING for m in kept)
+        assert all(m.state == MonkeyState.FINISHED for m in removed), [m.state for m in removed]
+        assert all(m.state == MonkeyState.RUNNING for m in kept), [m.state for m in kept]
         removed_names = {m.name for m in removed}
         await _until_stopped(open_hub, "bot-mobu-ramp", {m.name for m in kept})
         removed_labs = [  # the removed labs' kernels may still be exiting: waited for
@@ -168,7 +177,7 @@ async def test_ramping_20_to_5_stops_exactly_15(open_hub: LocalHub) -> None:
         ]
         _gone, alive = await asyncio.to_thread(psutil.wait_procs, removed_labs, SPAWN_WAIT)
         assert alive == []
-        assert failures.reports == []
+        assert failures.reports == [], [str(r.error) for r in failures.reports]
         await context.manager.stop_flock("ramp")
     await _until_stopped(open_hub, "bot-mobu-ramp", set())
     await _until_processes_exit(open_hub)

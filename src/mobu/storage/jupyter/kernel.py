@@ -26,7 +26,16 @@ from mobu.storage.jupyter.protocol import (
 )
 from mobu.storage.jupyter.timing import PhaseTimings
 
-__all__ = ["ExecutionResult", "KernelChannel", "WireProtocol", "open_kernel_channel"]
+__all__ = [
+    "KEEPALIVE_INTERVAL",
+    "ExecutionResult",
+    "KernelChannel",
+    "WireProtocol",
+    "open_kernel_channel",
+]
+
+KEEPALIVE_INTERVAL = 20.0
+"""Seconds between the keepalive pings of a kernel websocket (the websockets default)."""
 
 WireProtocol = Literal["v1", "legacy", "auto"]
 """``v1``: ask only for the binary subprotocol; ``legacy``: JSON frames; ``auto``: offer v1 and
@@ -201,6 +210,11 @@ async def open_kernel_channel(
 ) -> KernelChannel:
     """Open the channels websocket at ``url`` (``ws://`` or ``wss://``).
 
+    The connection is kept alive by a ping every :data:`KEEPALIVE_INTERVAL` seconds; it is
+    closed as lost when no pong came within ``open_timeout`` (the business's
+    ``jupyter_timeout``, at least the interval), so a lab busy for less than a call may take
+    does not lose its kernel connection.
+
     Raises
     ------
     KernelConnectionError
@@ -217,6 +231,8 @@ async def open_kernel_channel(
                 additional_headers=headers,
                 max_size=max_size,
                 open_timeout=open_timeout,
+                ping_interval=KEEPALIVE_INTERVAL,
+                ping_timeout=max(KEEPALIVE_INTERVAL, open_timeout),
                 proxy=None,
                 compression=None,
             )
