@@ -28,6 +28,7 @@ from tests.faults.conftest import (
 )
 from tests.jupyter.support import FAST, running, start, wait_until
 from tests.observability.receivers import Receiver
+from tests.support.hubs import left_running
 
 pytestmark = [pytest.mark.jupyter, needs_hub]
 
@@ -103,7 +104,7 @@ async def test_hub_killed_mid_run_alerts_once_and_recovers(
         await context.observability.slack.flush()
         assert len(receiver.slack) == 2, [m["text"] for m in receiver.slack]
     await assert_hub_clean(private_hub, [USER])
-    assert private_hub.user_processes() == []
+    assert await left_running(private_hub) == []
     assert_no_leaks(before, mobu_tmp)
 
 
@@ -138,6 +139,6 @@ async def test_kernel_killed_mid_execution_recovers(
         await context.observability.slack.flush()
         assert len(receiver.slack) == 2, [m["text"] for m in receiver.slack]
     await assert_hub_clean(private_hub, [USER])
+    assert await left_running(private_hub) == []
     assert _kernels(private_hub) == []
-    assert private_hub.user_processes() == []
     assert_no_leaks(before, mobu_tmp)

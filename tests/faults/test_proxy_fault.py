@@ -30,6 +30,7 @@ from tests.faults.conftest import (
 from tests.faults.test_hub_faults import EXECUTION, USER, _alerts, _flock, _successes
 from tests.jupyter.support import running, start, wait_until
 from tests.observability.receivers import Receiver
+from tests.support.hubs import left_running
 
 pytestmark = [pytest.mark.jupyter, needs_hub]
 
@@ -92,5 +93,5 @@ async def test_proxy_killed_mid_run_is_alerted_recovered_and_replaced(
         assert sum(t.startswith(RECOVERY) for t in texts) == len(causes), texts
         assert len(texts) == 2 * len(causes), texts
     await assert_hub_clean(private_hub, [USER])
-    assert private_hub.user_processes() == []
+    assert await left_running(private_hub) == []
     assert_no_leaks(before, mobu_tmp)

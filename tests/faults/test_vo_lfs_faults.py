@@ -88,14 +88,20 @@ async def settle_alerts(context: ProcessContext, receiver: Receiver, name: str) 
     """Wait until every alert of ``name`` has its recovery message, and check the pairing."""
     slack = context.observability.slack
     assert slack is not None
-    async with asyncio.timeout(BOUND):
-        while True:
-            await slack.flush()
-            alerts = alerted_types(receiver.slack, name)
-            if alerts and set(recovered_types(receiver.slack, name)) == set(alerts):
-                break
-            receiver.changed.clear()
-            await receiver.changed.wait()
+    try:
+        async with asyncio.timeout(2 * BOUND):  # a recovery may need a timed-out command first
+            while True:
+                await slack.flush()
+                alerts = alerted_types(receiver.slack, name)
+                if alerts and set(recovered_types(receiver.slack, name)) == set(alerts):
+                    break
+                receiver.changed.clear()
+                await receiver.changed.wait()
+    except TimeoutError:
+        monkeys = context.manager.get_flock(name).dump().monkeys
+        states = [(m.name, m.state, m.business.failure_count) for m in monkeys]
+        texts = [m["text"][:300] for m in receiver.slack]
+        raise AssertionError(f"alerts without recovery; monkeys {states}; Slack {texts}") from None
     alerts = alerted_types(receiver.slack, name)
     assert len(alerts) == len(set(alerts)), f"more than one alert per root cause: {alerts}"
     assert slack.failed == 0
@@ -164,6 +170,9 @@ async def test_giftless_killed_and_restarted(
                 "lfs_read_url": servers.lfs_read_url(),
                 "lfs_write_url": servers.lfs_write_url(),
                 "idle_time": 0,
+                # git-lfs retries a dead server itself (8 times, backing off to 10 s): a command
+                # caught in that ends at this timeout, well within the waits' bound.
+                "git_timeout": "20s",
             }
             await context.manager.start_flock(flock("lfs", "GitLFS", 2, options))
             monkeys = context.manager.get_flock("lfs").list_monkeys()

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from mobu.events import EventBase
@@ -18,7 +17,7 @@ from mobu.services.business.notebookrunner import (
 )
 from mobu.services.business.nubladopythonloop import NubladoPythonExecution
 from mobu.storage.jupyter import HubClient
-from tests.jupyter.conftest import commit_file, make_git_repo, needs_hub, remember_processes
+from tests.jupyter.conftest import commit_file, make_git_repo, needs_hub
 from tests.jupyter.notebooks import notebook
 from tests.jupyter.support import (
     FAST,
@@ -28,32 +27,9 @@ from tests.jupyter.support import (
     wait_events,
     wait_until,
 )
+from tests.support.hubs import left_running, remember_processes
 
 pytestmark = [pytest.mark.jupyter, needs_hub]
-
-
-EXIT_WAIT = 120.0
-"""Bound on the wait for a stopped lab's processes to exit (a hang reaches it, not a slow exit)."""
-
-
-def _cwd(process: psutil.Process) -> str:
-    try:
-        return process.cwd()
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return ""
-
-
-async def _user_processes(hub: LocalHub, prefix: str) -> list[int]:
-    """The PIDs of the users' labs and kernels still alive after a bounded wait for their exit.
-
-    The hub answers a lab's stop once the lab process ended or after its own slow-stop timeout;
-    the lab's kernels end with it (or, when the lab was stopped by a signal, by noticing their
-    parent is gone), so their exit is waited for, not assumed. A process that stays is a leak.
-    """
-    procs = [p for p in hub.user_processes() if f"/homes/{prefix}" in _cwd(p)]
-    remember_processes(procs)
-    _gone, alive = await asyncio.to_thread(psutil.wait_procs, procs, EXIT_WAIT)
-    return [p.pid for p in alive]
 
 
 async def test_python_loop_flock(hub: LocalHub) -> None:
@@ -87,7 +63,7 @@ async def test_python_loop_flock(hub: LocalHub) -> None:
         assert "token" not in str(flock.dump().model_dump())
         await context.manager.stop_flock("py")
         assert failures.reports == []
-    assert await _user_processes(hub, "bot-mobu-py") == []
+    assert await left_running(hub, "bot-mobu-py") == []
 
 
 async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_path: Path) -> None:
@@ -160,7 +136,7 @@ async def test_counting_runner_shares_clone_and_refreshes(hub: LocalHub, tmp_pat
         assert not any(m.business.refreshing for m in flock.monkeys)
         await context.manager.stop_flock("nb")
         assert failures.reports == []
-    assert await _user_processes(hub, "bot-mobu-nb") == []
+    assert await left_running(hub, "bot-mobu-nb") == []
 
 
 async def test_failing_cell_is_named(hub: LocalHub, tmp_path: Path) -> None:
@@ -207,7 +183,7 @@ async def test_failing_cell_is_named(hub: LocalHub, tmp_path: Path) -> None:
         assert "c3" in log
         assert monkey.business.dump().model_dump()["running_code"].endswith("f()")
         await context.manager.stop_flock("bad")
-    assert await _user_processes(hub, "bot-mobu-bad") == []
+    assert await left_running(hub, "bot-mobu-bad") == []
 
 
 async def test_hung_cell_timeout_and_stop(hub: LocalHub, tmp_path: Path) -> None:
@@ -260,8 +236,8 @@ async def test_hung_cell_timeout_and_stop(hub: LocalHub, tmp_path: Path) -> None
         await context.manager.stop_flock("hang")
         await context.manager.stop_flock("slow")
         assert len(failures.reports) == 1
-    assert await _user_processes(hub, "bot-mobu-hang") == []
-    assert await _user_processes(hub, "bot-mobu-slow") == []
+    assert await left_running(hub, "bot-mobu-hang") == []
+    assert await left_running(hub, "bot-mobu-slow") == []
 
 
 async def test_hub_down_at_startup_then_recovers(http: httpx.AsyncClient) -> None:

@@ -7,6 +7,7 @@ The hub tests are skipped (with the reason) when npm's configurable-http-proxy i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import psutil
@@ -16,7 +17,9 @@ from mobu.platform.hub import LocalHub, find_configurable_http_proxy
 
 __all__ = [
     "CHP",
+    "EXIT_WAIT",
     "hub",
+    "left_running",
     "needs_hub",
     "no_leaked_processes",
     "remember_processes",
@@ -36,6 +39,39 @@ _started: list[psutil.Process] = []
 def remember_processes(processes: list[psutil.Process]) -> None:
     """Add processes to the end-of-session leak check."""
     _started.extend(p for p in processes if p.pid not in {q.pid for q in _started})
+
+
+EXIT_WAIT = 120.0
+"""Bound on the wait for a stopped lab's processes to exit (a hang reaches it, not a slow exit)."""
+
+
+def _cwd(process: psutil.Process) -> str:
+    try:
+        return process.cwd()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return ""
+
+
+async def left_running(hub: LocalHub, prefix: str = "") -> list[str]:
+    """The users' labs and kernels still alive after a bounded wait for their exit.
+
+    ``prefix`` selects the users (their homes under the hub's ``homes/``); empty: every user.
+    The hub answers a lab's stop once the lab process ended, or after its own slow-stop timeout;
+    a kernel the lab leaves (one whose start a stop interrupted, say) ends when it notices its
+    parent is gone. So their exits are waited for, not assumed: a process that stays is a leak.
+    Each is returned as "PID command line", for the assertion's message.
+    """
+    home = f"{hub.dir}/homes/{prefix}"
+    procs = [p for p in hub.user_processes() if _cwd(p).startswith(home)]
+    remember_processes(procs)
+    _gone, alive = await asyncio.to_thread(psutil.wait_procs, procs, EXIT_WAIT)
+    left = []
+    for proc in alive:
+        try:
+            left.append(f"{proc.pid} {' '.join(proc.cmdline())}")
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return left
 
 
 def require_chp() -> str:
